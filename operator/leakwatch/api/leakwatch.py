@@ -1,0 +1,346 @@
+"""`LeakWatch` (namespaced): what to watch, how to read the version, where memory comes from,
+and what to do about a leak."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
+
+from leakwatch.api.common import (
+    DURATION_PATTERN,
+    ApiModel,
+    Condition,
+    Duration,
+    LabelSelector,
+    cel,
+    cel_seconds,
+    parse_duration,
+    validations,
+)
+from leakwatch.core.patterns import MAX_REGEX_LENGTH, compile_user_regex
+
+METRIC_NAME_PATTERN = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+METRIC_NAME_MESSAGE = "must be a Prometheus metric name (letters, digits, '_' and ':', not starting with a digit)"
+# Container names are DNS-1123 labels.
+CONTAINER_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+CONTAINER_NAME_MESSAGE = "container names are DNS-1123 labels: lower-case letters, digits and '-'"
+
+
+def _check_regex(pattern: str) -> str:
+    compile_user_regex(pattern)
+    return pattern
+
+
+MetricName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        json_schema_extra=validations(cel(f"self.matches(r'{METRIC_NAME_PATTERN}')", METRIC_NAME_MESSAGE)),
+    ),
+]
+ContainerName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=63,
+        json_schema_extra=validations(cel(f"self.matches(r'{CONTAINER_NAME_PATTERN}')", CONTAINER_NAME_MESSAGE)),
+    ),
+]
+UserRegex = Annotated[
+    str,
+    AfterValidator(_check_regex),
+    Field(
+        min_length=1,
+        max_length=MAX_REGEX_LENGTH,
+        # CEL compiles the pattern with RE2, the dialect LeakWatch itself uses, so a pattern the API
+        # server accepts is one the operator can run, in linear time.
+        json_schema_extra=validations(
+            cel(
+                "''.matches(self) || !''.matches(self)",
+                "regex must be a valid RE2 regular expression, for example ':(\\d+\\.\\d+\\.\\d+)$'",
+            )
+        ),
+    ),
+]
+
+
+class VersionSource(ApiModel):
+    """Where the version of the code a pod runs is read from."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "self.source == 'ImageTag' || has(self.key)",
+                "version.key is required when version.source is Label, Annotation or Env "
+                "(the label or annotation key, or the environment variable name)",
+            ),
+            cel(
+                "self.source != 'ImageTag' || !has(self.key)",
+                "version.key is not used with source ImageTag; name the container with version.container",
+            ),
+        )
+    )
+
+    @model_validator(mode="after")
+    def _key_matches_source(self) -> VersionSource:
+        if self.source != "ImageTag" and not self.key:
+            raise ValueError("version.key is required when version.source is Label, Annotation or Env")
+        if self.source == "ImageTag" and self.key:
+            raise ValueError("version.key is not used with source ImageTag")
+        return self
+
+    source: Literal["ImageTag", "Label", "Annotation", "Env"] = Field(
+        default="ImageTag",
+        description="ImageTag reads the tag of a container's image; Label and Annotation read the pod's "
+        "metadata; Env reads an environment variable of a container.",
+    )
+    container: ContainerName | None = Field(
+        default=None,
+        description="The container whose image tag or env is read. Defaults to the first container in "
+        "spec.containers, else the pod's first container.",
+    )
+    key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=317,
+        description="Label key, annotation key or environment variable name.",
+    )
+    regex: UserRegex | None = Field(
+        default=None,
+        description="Optional RE2 regex applied to the raw value; the first capture group (or the whole "
+        "match) is the version. A value that does not match gives version 'unknown'.",
+    )
+    framework: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The package whose version this is, as LeakAdvisories name it (for example "
+        "io.jooby:jooby-netty). Advisories are matched only when it is set.",
+    )
+
+
+class JVMMetrics(ApiModel):
+    """Metric names of the JVM's own instrumentation. Defaults fit Prometheus client_java and
+    Micrometer; the JMX exporter names heap committed `jvm_memory_bytes_committed`."""
+
+    heap_committed_metric: MetricName = Field(
+        default="jvm_memory_committed_bytes",
+        description="Committed memory per area; the series with heapAreaLabel=heap is subtracted from RSS.",
+    )
+    heap_area_label: MetricName = Field(default="area", description="The label that tells heap from non-heap.")
+    nmt_metric: MetricName = Field(
+        default="jvm_native_memory_committed_bytes",
+        description="Native Memory Tracking committed bytes per category (needs -XX:NativeMemoryTracking=summary).",
+    )
+    nmt_category: str = Field(
+        default="Other",
+        min_length=1,
+        max_length=64,
+        description="The NMT category for the NMTCategory signal; Other holds direct ByteBuffers.",
+    )
+
+
+class MemorySpec(ApiModel):
+    """Where memory samples come from and how they are analysed."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "self.signal != 'Custom' || has(self.query)",
+                "memory.query is required when memory.signal is Custom",
+            ),
+            cel(
+                "self.signal == 'Custom' || !has(self.query)",
+                "memory.query is only used when memory.signal is Custom",
+            ),
+            cel(
+                "self.source != 'MetricsAPI' || self.signal == 'WorkingSet'",
+                "the MetricsAPI source only provides the WorkingSet signal; use source Prometheus for "
+                "RSS, JVMNative, NMTCategory or Custom",
+            ),
+            cel(
+                # Only compare well-formed durations; a malformed one has its own message.
+                f"!(self.window.matches(r'{DURATION_PATTERN}') && self.step.matches(r'{DURATION_PATTERN}')) || "
+                f"{cel_seconds('self.window')} >= 10 * {cel_seconds('self.step')}",
+                "memory.window must span at least 10 steps (for example window 6h with step 1m)",
+            ),
+        )
+    )
+
+    source: Literal["Prometheus", "MetricsAPI"] = Field(
+        default="Prometheus",
+        description="Prometheus range queries (history, all signals) or the metrics.k8s.io API (live "
+        "working set only).",
+    )
+    signal: Literal["WorkingSet", "RSS", "JVMNative", "NMTCategory", "Custom"] = Field(
+        default="WorkingSet",
+        description="WorkingSet and RSS come from cAdvisor; JVMNative is RSS minus committed heap; "
+        "NMTCategory is one Native Memory Tracking category; Custom is your own query.",
+    )
+    query: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="For signal Custom: a PromQL expression returning bytes per pod and container. "
+        "LeakWatch substitutes {namespace} and {pods} (escaped label matchers) and refuses the query "
+        "unless it uses {namespace}.",
+        json_schema_extra=validations(
+            cel(
+                "self.contains('{namespace}')",
+                "memory.query must use the {namespace} placeholder so it stays in the LeakWatch's namespace",
+            )
+        ),
+    )
+    window: Duration = Field(default="6h", description="How far back each analysis looks.")
+    step: Duration = Field(default="1m", description="Resolution of the samples.")
+    sensitivity: Literal["Low", "Medium", "High"] = Field(
+        default="Medium",
+        description="High flags slower leaks sooner at the cost of more false alarms.",
+    )
+
+    @model_validator(mode="after")
+    def _window_spans_steps(self) -> MemorySpec:
+        if parse_duration(self.window) < 10 * parse_duration(self.step):
+            raise ValueError("memory.window must span at least 10 steps (for example window 6h with step 1m)")
+        if self.signal == "Custom" and not self.query:
+            raise ValueError("memory.query is required when memory.signal is Custom")
+        if self.signal != "Custom" and self.query:
+            raise ValueError("memory.query is only used when memory.signal is Custom")
+        if self.source == "MetricsAPI" and self.signal != "WorkingSet":
+            raise ValueError("the MetricsAPI source only provides the WorkingSet signal")
+        return self
+
+    jvm: JVMMetrics = Field(
+        default_factory=JVMMetrics,
+        description="Metric names for the JVM signals.",
+        json_schema_extra={"default": {}},
+    )
+
+
+class OOMSpec(ApiModel):
+    """When OOMKills alone make a version suspect."""
+
+    threshold: int = Field(
+        default=2,
+        ge=1,
+        le=1000,
+        description="OOMKills of one version within the window that make it a suspect.",
+    )
+    window: Duration = Field(default="24h", description="The window over which OOMKills are counted.")
+
+
+class ActionSpec(ApiModel):
+    """What LeakWatch does with a recommendation."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "self.mode != 'Auto' || has(self.cooldown)",
+                "action.mode Auto needs action.cooldown (for example 1h), so a workload is never rolled "
+                "back twice within that time",
+            )
+        )
+    )
+
+    @model_validator(mode="after")
+    def _auto_needs_cooldown(self) -> ActionSpec:
+        if self.mode == "Auto" and self.cooldown is None:
+            raise ValueError("action.mode Auto needs action.cooldown (for example 1h)")
+        return self
+
+    mode: Literal["Recommend", "Auto"] = Field(
+        default="Recommend",
+        description="Recommend only reports; Auto also rolls the workload back (opt-in).",
+    )
+    cooldown: Duration | None = Field(
+        default=None, description="Auto mode: the least time between two automatic actions on a workload."
+    )
+    dry_run: bool = Field(default=False, description="Auto mode: record what would be done, change nothing.")
+    allow_git_ops: bool = Field(
+        default=False,
+        description="Auto mode: also act on workloads managed by Argo CD or Flux (skipped by default).",
+    )
+
+
+class LeakWatchSpec(ApiModel):
+    selector: LabelSelector = Field(description="Which pods of this namespace to watch.")
+    containers: list[ContainerName] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Containers to watch; empty means all containers of the selected pods.",
+        json_schema_extra={"default": []},
+    )
+    version: VersionSource = Field(
+        default_factory=VersionSource,
+        description="Where the version of the running code is read.",
+        json_schema_extra={"default": {}},
+    )
+    memory: MemorySpec = Field(
+        default_factory=MemorySpec,
+        description="Memory samples and analysis.",
+        json_schema_extra={"default": {}},
+    )
+    oom: OOMSpec = Field(default_factory=OOMSpec, description="OOMKill thresholds.", json_schema_extra={"default": {}})
+    action: ActionSpec = Field(
+        default_factory=ActionSpec,
+        description="Recommend (default) or Auto rollback.",
+        json_schema_extra={"default": {}},
+    )
+
+
+class VersionStats(ApiModel):
+    model_config = ConfigDict(extra="ignore")
+
+    version: str = Field(max_length=256)
+    pods: int = Field(default=0, ge=0, description="Pods seen running this version.")
+    pod_hours: float = Field(default=0.0, ge=0, description="Observed pod-hours.")
+    oom_kills: int = Field(default=0, ge=0, description="OOMKills counted for this version.")
+    oom_kills_inferred: int = Field(
+        default=0, ge=0, description="Of those, OOMKills inferred from restartCount while unobserved."
+    )
+    growth_bytes_per_hour: float | None = Field(default=None, description="Robust memory growth rate.")
+    time_to_oom_seconds: float | None = Field(default=None, description="Projected time to the memory limit.")
+    verdict: Literal["Leaking", "Stable", "InsufficientData"] = Field(default="InsufficientData")
+    confidence: float = Field(default=0.0, ge=0, le=1)
+    first_seen: str | None = Field(default=None, description="RFC 3339.")
+    last_seen: str | None = Field(default=None, description="RFC 3339.")
+
+
+class Recommendation(ApiModel):
+    model_config = ConfigDict(extra="ignore")
+
+    action: Literal["Upgrade", "Rollback", "Investigate", "None"] = Field(default="None")
+    workload: str | None = Field(default=None, max_length=253)
+    from_version: str | None = Field(default=None, max_length=256)
+    to_version: str | None = Field(default=None, max_length=256)
+    confidence: float = Field(default=0.0, ge=0, le=1)
+    summary: str = Field(default="", max_length=2048, description="The recommendation in one line.")
+    evidence: list[str] = Field(default_factory=list, max_length=32)
+    since: str | None = Field(default=None, description="When this recommendation was first made (RFC 3339).")
+
+
+class LeakWatchStatus(ApiModel):
+    model_config = ConfigDict(extra="ignore")
+
+    observed_generation: int = Field(default=0, ge=0)
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    verdict: Literal["Leaking", "Stable", "InsufficientData"] | None = Field(
+        default=None, description="The worst verdict over the watched versions."
+    )
+    suspect_version: str | None = Field(default=None, max_length=256)
+    versions: list[VersionStats] = Field(default_factory=list)
+    recommendation: Recommendation | None = None
+    last_analysis_time: str | None = Field(default=None, description="RFC 3339.")
+
+
+class LeakWatch(ApiModel):
+    """Watches a workload's pods for native-memory growth and OOMKills, ties them to the version
+    that was running, and recommends a rollback or an upgrade."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    spec: LeakWatchSpec
+    status: LeakWatchStatus = Field(default_factory=LeakWatchStatus)

@@ -1,0 +1,1 @@
+"""Publish: status patches, Kubernetes Events, Prometheus metrics, rollback actions."""

@@ -1,0 +1,30 @@
+"""The operator's own Prometheus metrics, on their own registry so tests can read them alone."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Info, start_http_server
+
+from leakwatch import __version__
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+BUILD_INFO = Info("leakwatch_build", "LeakWatch build information.", registry=REGISTRY)
+BUILD_INFO.info({"version": __version__})
+
+LEAKWATCHES = Gauge(
+    "leakwatch_leakwatches",
+    "LeakWatch objects this operator handles, by whether their spec is usable.",
+    ["ready"],
+    registry=REGISTRY,
+)
+RECONCILES = Counter(
+    "leakwatch_reconciles_total",
+    "LeakWatch reconciliations, by result.",
+    ["result"],
+    registry=REGISTRY,
+)
+
+
+def serve(port: int, address: str) -> None:
+    """Serve /metrics in a daemon thread (prometheus_client's own server)."""
+    start_http_server(port, addr=address, registry=REGISTRY)

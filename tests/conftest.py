@@ -1,0 +1,80 @@
+"""Shared fixtures. Cluster tests run against a REAL kube-apiserver + etcd (+ controller-manager)
+started on loopback from binaries built by hack/build-binaries.sh; nothing here is mocked."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client, config
+
+from helpers import OperatorProcess
+from leakwatch.dev.cluster import ControlPlane
+
+REPO = Path(__file__).resolve().parents[1]
+_VERSION_KEY = pytest.StashKey[str]()
+
+
+@pytest.fixture(scope="session")
+def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
+    with ControlPlane(components=("controller-manager",)) as cp:
+        request.config.stash[_VERSION_KEY] = cp.version
+        subprocess.run(
+            [
+                str(cp.binary("kubectl")),
+                "--kubeconfig",
+                str(cp.kubeconfig),
+                "apply",
+                "--server-side",
+                "-f",
+                str(REPO / "crds"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                str(cp.binary("kubectl")),
+                "--kubeconfig",
+                str(cp.kubeconfig),
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                "crd/leakwatches.leakwatch.io",
+                "crd/leakadvisories.leakwatch.io",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        yield cp
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    version = config.stash.get(_VERSION_KEY, None)
+    if version:
+        terminalreporter.write_line(f"integration tests ran against a real kube-apiserver {version}")
+
+
+@pytest.fixture(scope="session")
+def api_client(control_plane: ControlPlane) -> client.ApiClient:
+    return config.new_client_from_config(config_file=str(control_plane.kubeconfig))
+
+
+@pytest.fixture(scope="session")
+def custom_objects(api_client: client.ApiClient) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api_client)
+
+
+@pytest.fixture(scope="session")
+def core_v1(api_client: client.ApiClient) -> client.CoreV1Api:
+    return client.CoreV1Api(api_client)
+
+
+@pytest.fixture(scope="session")
+def operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+    process = OperatorProcess(control_plane, tmp_path_factory.mktemp("operator"))
+    process.start()
+    yield process
+    process.stop()
