@@ -17,8 +17,8 @@ binaries:
 	bash hack/build-binaries.sh >/dev/null
 
 lint: install
-	$(PY) -m ruff check operator tests bench
-	$(PY) -m ruff format --check operator tests bench
+	$(PY) -m ruff check operator tests $(wildcard bench)
+	$(PY) -m ruff format --check operator tests $(wildcard bench)
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 
