@@ -29,7 +29,7 @@ test: install binaries lint
 	$(PY) -m pytest
 
 crds: install
-	$(VENV)/bin/leakwatch crds --output-dir crds
+	$(VENV)/bin/leakwatch crds --output-dir crds --output-dir helm/leakwatch/crds
 
 demo: install binaries
 	$(PY) -m leakwatch.dev.demo $(ARGS)
