@@ -4,6 +4,7 @@ started on loopback from binaries built by hack/build-binaries.sh; nothing here 
 from __future__ import annotations
 
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,9 +73,26 @@ def core_v1(api_client: client.ApiClient) -> client.CoreV1Api:
     return client.CoreV1Api(api_client)
 
 
+OPERATOR_NAMESPACE = "lw-e2e"
+
+
 @pytest.fixture(scope="session")
-def operator(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
-    process = OperatorProcess(control_plane, tmp_path_factory.mktemp("operator"))
+def operator(
+    control_plane: ControlPlane, core_v1: client.CoreV1Api, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    """The operator shared by most cluster tests; it watches OPERATOR_NAMESPACE only, so tests that
+    need an operator of their own (restarts, namespace scoping) can run one beside it."""
+    core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=OPERATOR_NAMESPACE)))
+    process = OperatorProcess(control_plane, tmp_path_factory.mktemp("operator"), [OPERATOR_NAMESPACE])
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def namespace(core_v1: client.CoreV1Api) -> Iterator[str]:
+    """A fresh namespace for one test, deleted afterwards."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    core_v1.delete_namespace(name)

@@ -29,14 +29,6 @@ def leakwatch(name: str, **spec: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def namespace(core_v1: client.CoreV1Api) -> Any:
-    name = f"t-{uuid.uuid4().hex[:8]}"
-    core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield name
-    core_v1.delete_namespace(name)
-
-
 def test_server_is_a_real_kube_apiserver(control_plane: ControlPlane) -> None:
     out = subprocess.run(
         [
@@ -73,8 +65,9 @@ def _ready(custom_objects: client.CustomObjectsApi, namespace: str, name: str) -
 
 
 def test_valid_leakwatch_gets_ready_and_observed_generation(
-    operator: OperatorProcess, custom_objects: client.CustomObjectsApi, namespace: str
+    operator: OperatorProcess, custom_objects: client.CustomObjectsApi
 ) -> None:
+    namespace = operator.namespaces[0]
     custom_objects.create_namespaced_custom_object(GROUP, VERSION, namespace, "leakwatches", leakwatch("checkout"))
     obj = wait_for(lambda: _ready(custom_objects, namespace, "checkout"), what="Ready on the LeakWatch")
     conditions = {c["type"]: c for c in obj["status"]["conditions"]}

@@ -148,6 +148,7 @@ def leakwatch_crd() -> Schema:
             {"name": "Suspect", "type": "string", "jsonPath": ".status.suspectVersion"},
             {"name": "Action", "type": "string", "jsonPath": ".status.recommendation.action"},
             {"name": "Target", "type": "string", "jsonPath": ".status.recommendation.toVersion"},
+            {"name": "OOMKills", "type": "integer", "jsonPath": ".status.oomKills"},
             {
                 "name": "Summary",
                 "type": "string",

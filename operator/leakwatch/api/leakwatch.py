@@ -319,6 +319,59 @@ class Recommendation(ApiModel):
     since: str | None = Field(default=None, description="When this recommendation was first made (RFC 3339).")
 
 
+class LedgerContainer(ApiModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(max_length=63)
+    restart_count: int = Field(default=0, ge=0, description="Restarts already accounted for.")
+    counted_oom_kills: list[str] = Field(
+        default_factory=list, max_length=8, alias="countedOOMKills", description="finishedAt of OOMKills counted."
+    )
+
+
+class LedgerPod(ApiModel):
+    model_config = ConfigDict(extra="ignore")
+
+    uid: str = Field(max_length=64)
+    name: str = Field(max_length=253)
+    version: str = Field(max_length=64)
+    workload: str = Field(max_length=253)
+    started_at: str | None = None
+    containers: list[LedgerContainer] = Field(default_factory=list)
+
+
+class LedgerVersion(ApiModel):
+    model_config = ConfigDict(extra="ignore")
+
+    version: str = Field(max_length=64)
+    workload: str = Field(default="", max_length=253)
+    first_seen: str
+    last_seen: str
+    pods: int = Field(default=0, ge=0, description="Distinct pods seen running this version.")
+    closed_pod_seconds: float = Field(default=0.0, ge=0, description="Lifetimes of this version's pods that are gone.")
+
+
+class LedgerOOMKills(ApiModel):
+    model_config = ConfigDict(extra="ignore")
+
+    workload: str = Field(max_length=253)
+    container: str = Field(max_length=63)
+    version: str = Field(max_length=64)
+    count: int = Field(default=0, ge=0)
+    inferred: int = Field(default=0, ge=0, description="Of count, OOMKills inferred from a restartCount jump.")
+
+
+class Ledger(ApiModel):
+    """What LeakWatch has counted, kept in the cluster so an operator restart neither loses nor
+    double-counts an OOMKill. Written by the operator only."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    pods: list[LedgerPod] = Field(default_factory=list)
+    versions: list[LedgerVersion] = Field(default_factory=list)
+    oom_kills: list[LedgerOOMKills] = Field(default_factory=list, alias="oomKills")
+
+
 class LeakWatchStatus(ApiModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -334,6 +387,8 @@ class LeakWatchStatus(ApiModel):
     versions: list[VersionStats] = Field(default_factory=list)
     recommendation: Recommendation | None = None
     last_analysis_time: str | None = Field(default=None, description="RFC 3339.")
+    oom_kills: int = Field(default=0, ge=0, alias="oomKills", description="OOMKills counted over all versions.")
+    ledger: Ledger | None = None
 
 
 class LeakWatch(ApiModel):

@@ -151,6 +151,9 @@ class ControlPlane:
 
     workdir: Path | None = None
     components: tuple[str, ...] = ("controller-manager",)
+    # Which kube-controller-manager controllers run. The default is what a bare test needs (the
+    # default ServiceAccount, namespace deletion); "*" runs them all, for Deployments and ReplicaSets.
+    controllers: str = "serviceaccount,serviceaccount-token,namespace"
     processes: list[Process] = field(default_factory=list)
     apiserver_port: int = 0
     token: str = ""
@@ -336,7 +339,7 @@ class ControlPlane:
                 "--use-service-account-credentials=false",
                 "--leader-elect=false",
                 "--controllers",
-                "*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-route,-service,-persistentvolume-binder",
+                self.controllers,
                 "--v",
                 "1",
             ],

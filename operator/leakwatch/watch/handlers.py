@@ -1,66 +1,83 @@
-"""kopf handlers for LeakWatch objects. Each one gathers its inputs, asks core/ what the status
-should be, and writes it; running it twice on the same object writes the same thing."""
+"""kopf handlers: thin. LeakWatch specs go to the accountant, which owns status; pods come from
+one lean shared watch (sample/pods.py) rather than kopf's per-object machinery."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import logging
 from typing import Any
 
 import kopf
+from kubernetes import client
 
 from leakwatch.api import GROUP
-from leakwatch.core.conditions import DEGRADED, ConditionUpdate, merge_conditions
-from leakwatch.core.validation import parse_spec
+from leakwatch.config import Settings
 from leakwatch.publish import metrics
+from leakwatch.publish.collector import LedgerCollector
+from leakwatch.publish.events import EventPoster
+from leakwatch.publish.status import StatusWriter
+from leakwatch.sample.kube import api_client
+from leakwatch.sample.pods import PodWatch
+from leakwatch.watch.accountant import Accountant
 
-_ready_by_uid: dict[str, bool] = {}
+log = logging.getLogger(__name__)
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     # Handler progress and diff-base live in our own annotations, never in status: the status
     # schema is structural, and kopf's own keys there would be pruned.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration"
     )
-    settings.posting.level = 20  # INFO and above become Kubernetes Events
+    settings.posting.level = logging.WARNING  # our own Events are posted explicitly
     settings.networking.request_timeout = 30
     settings.watching.server_timeout = 300
 
+    config = Settings()
+    api = api_client()
+    core = client.CoreV1Api(api)
+    accountant = Accountant(StatusWriter(client.CustomObjectsApi(api)), EventPoster(core))
+    metrics.REGISTRY.register(LedgerCollector(accountant.snapshot))
+    namespaces: list[str | None] = list(config.namespaces) or [None]
+    watches = [PodWatch(core, namespace, accountant.on_pod, accountant.on_synced) for namespace in namespaces]
+    for watch in watches:
+        watch.start()
+    memo.accountant = accountant
+    memo.pod_watches = watches
 
-def _publish_ready_gauge() -> None:
-    ready = sum(_ready_by_uid.values())
-    metrics.LEAKWATCHES.labels(ready="true").set(ready)
-    metrics.LEAKWATCHES.labels(ready="false").set(len(_ready_by_uid) - ready)
+
+@kopf.on.cleanup()
+def stop(memo: kopf.Memo, **_: Any) -> None:
+    for watch in memo.get("pod_watches", []):
+        watch.stop()
 
 
 @kopf.on.resume(GROUP, "leakwatches")
 @kopf.on.create(GROUP, "leakwatches")
 @kopf.on.update(GROUP, "leakwatches")
-def reconcile_spec(
-    spec: kopf.Spec,
-    status: kopf.Status,
-    meta: kopf.Meta,
-    uid: str,
-    patch: kopf.Patch,
-    **_: Any,
+async def reconcile_spec(
+    spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, uid: str, memo: kopf.Memo, **_: Any
 ) -> None:
-    parsed, ready = parse_spec(dict(spec))
-    updates = [ready]
-    if not any(c.get("type") == DEGRADED for c in status.get("conditions", [])):
-        updates.append(ConditionUpdate(DEGRADED, "False", "AsExpected", "no faults seen"))
-    generation = int(meta.get("generation") or 0)
-    patch.status["conditions"] = merge_conditions(
-        status.get("conditions", []), updates, generation=generation, now=datetime.now(UTC)
-    )
-    patch.status["observedGeneration"] = generation
-    _ready_by_uid[uid] = parsed is not None
-    _publish_ready_gauge()
-    metrics.RECONCILES.labels(result="ok" if parsed is not None else "invalid").inc()
+    accountant: Accountant = memo.accountant
+    usable = await asyncio.to_thread(
+        accountant.apply_spec,
+        meta["namespace"], meta["name"], uid, int(meta.get("generation") or 0), dict(spec), dict(status),
+    )  # fmt: skip
+    metrics.RECONCILES.labels(result="ok" if usable else "invalid").inc()
+    _publish_ready_gauge(accountant)
 
 
 @kopf.on.delete(GROUP, "leakwatches", optional=True)
-def forget(uid: str, **_: Any) -> None:
-    _ready_by_uid.pop(uid, None)
-    _publish_ready_gauge()
+def forget(meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
+    memo.accountant.forget(meta["namespace"], meta["name"])
+    _publish_ready_gauge(memo.accountant)
+
+
+def _publish_ready_gauge(accountant: Accountant) -> None:
+    with accountant.lock:
+        ready = sum(w.spec is not None for w in accountant.watched.values())
+        total = len(accountant.watched)
+    metrics.LEAKWATCHES.labels(ready="true").set(ready)
+    metrics.LEAKWATCHES.labels(ready="false").set(total - ready)

@@ -1,0 +1,62 @@
+"""Which version a pod runs, read as its LeakWatch says: an image tag, a label, an annotation or
+an environment variable, optionally cut out by a bounded RE2 regex."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leakwatch.api.leakwatch import VersionSource
+from leakwatch.core.patterns import extract
+from leakwatch.core.pods import ContainerSpec, PodInfo
+
+UNKNOWN = "unknown"
+MAX_VERSION_LENGTH = 64  # versions become metric labels: keep them bounded
+
+
+@dataclass(frozen=True)
+class VersionReading:
+    version: str
+    problem: str | None = None  # why the version is unknown, for a warning condition
+
+
+def image_tag(image: str) -> str | None:
+    """The tag of an image reference; None for an untagged or digest-only reference."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return None
+    return last.rsplit(":", 1)[1] or None
+
+
+def _container(pod: PodInfo, source: VersionSource, watched: list[str]) -> ContainerSpec | None:
+    wanted = source.container or (watched[0] if watched else None)
+    if wanted is None:
+        return pod.containers[0] if pod.containers else None
+    return next((c for c in pod.containers if c.name == wanted), None)
+
+
+def read_version(pod: PodInfo, source: VersionSource, watched_containers: list[str]) -> VersionReading:
+    raw: str | None
+    where: str
+    if source.source == "Label":
+        where = f"label {source.key}"
+        raw = pod.labels.get(source.key or "")
+    elif source.source == "Annotation":
+        where = f"annotation {source.key}"
+        raw = pod.annotations.get(source.key or "")
+    else:
+        container = _container(pod, source, watched_containers)
+        if container is None:
+            return VersionReading(UNKNOWN, f"pod {pod.name} has no container {source.container or ''}".strip())
+        if source.source == "Env":
+            where = f"env {source.key} of container {container.name}"
+            raw = dict(container.env).get(source.key or "")
+        else:
+            where = f"image tag of container {container.name}"
+            raw = image_tag(container.image)
+    if not raw:
+        return VersionReading(UNKNOWN, f"pod {pod.name} has no {where}")
+    version = extract(source.regex, raw)
+    if not version:
+        return VersionReading(UNKNOWN, f"regex {source.regex!r} does not match {where} {raw[:80]!r} of pod {pod.name}")
+    return VersionReading(version[:MAX_VERSION_LENGTH])

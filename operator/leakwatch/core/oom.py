@@ -1,0 +1,237 @@
+"""OOMKill accounting: every OOMKill of a watched container counted exactly once.
+
+A kubelet reports a container's latest termination in `lastState.terminated` and bumps
+`restartCount`; a container that does not restart keeps it in `state.terminated`. We remember,
+per pod UID and container, the restart count we have accounted for and the finish times of the
+OOMKills already counted. Seeing the same status again (a re-list, a restart of the operator, a
+watch replay) then changes nothing, and a restart count that jumped by more than one while we
+were not looking shows restarts whose termination we never saw: when the one we do see is an
+OOMKill, the missing ones are counted as OOMKills too, and marked inferred.
+
+The ledger is plain data, serialised into the LeakWatch's status, so it survives the operator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from leakwatch.core.conditions import rfc3339
+from leakwatch.core.pods import ContainerState, PodInfo
+
+OOM_KILLED = "OOMKilled"
+REMEMBERED_FINISH_TIMES = 8  # enough to recognise any replay; older ones are below the restart count
+
+
+@dataclass(frozen=True)
+class OOMKill:
+    pod_uid: str
+    pod_name: str
+    container: str
+    version: str
+    workload: str
+    finished_at: str | None  # None for an inferred OOMKill: its time was never seen
+    inferred: bool
+    restart_count: int  # the container's restartCount when it was counted (tells inferred ones apart)
+
+
+@dataclass
+class ContainerRecord:
+    restart_count: int = 0
+    counted: list[str] = field(default_factory=list)
+
+    def remember(self, finished_at: str) -> None:
+        self.counted = [*self.counted, finished_at][-REMEMBERED_FINISH_TIMES:]
+
+
+def account_container(record: ContainerRecord, state: ContainerState) -> tuple[int, int]:
+    """Update `record` from one observed container status; return (observed, inferred) new OOMKills."""
+    observed = inferred = 0
+    restarts = max(0, state.restart_count - record.restart_count)
+    last = state.last_terminated
+    if last is not None and last.reason == OOM_KILLED:
+        if last.finished_at not in record.counted:
+            observed += 1
+            record.remember(last.finished_at)
+            inferred += max(0, restarts - 1)
+        elif restarts > 0:
+            # Counted earlier from state.terminated, before the kubelet restarted the container:
+            # that restart is accounted for, any further ones were never seen.
+            inferred += restarts - 1
+    current = state.current_terminated
+    if current is not None and current.reason == OOM_KILLED and current.finished_at not in record.counted:
+        observed += 1
+        record.remember(current.finished_at)
+    record.restart_count = max(record.restart_count, state.restart_count)
+    return observed, inferred
+
+
+@dataclass
+class PodRecord:
+    uid: str
+    name: str
+    version: str
+    workload: str
+    started_at: str | None
+    containers: dict[str, ContainerRecord] = field(default_factory=dict)
+
+
+@dataclass
+class VersionRecord:
+    version: str
+    workload: str
+    first_seen: str
+    last_seen: str
+    pods: int = 0
+    closed_pod_seconds: float = 0.0  # lifetimes of pods that are gone
+
+
+@dataclass
+class OOMTotal:
+    kills: int = 0
+    inferred: int = 0
+
+
+def _parse(ts: str) -> datetime:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def _seconds_between(start: str | None, end: datetime) -> float:
+    if start is None:
+        return 0.0
+    return max(0.0, (end - _parse(start)).total_seconds())
+
+
+@dataclass
+class Ledger:
+    """Everything one LeakWatch has counted: per-pod progress, per-version timeline, OOM totals."""
+
+    pods: dict[str, PodRecord] = field(default_factory=dict)
+    versions: dict[str, VersionRecord] = field(default_factory=dict)
+    ooms: dict[tuple[str, str, str], OOMTotal] = field(default_factory=dict)  # (workload, container, version)
+
+    def observe(
+        self, pod: PodInfo, *, version: str, workload: str, containers: list[str], now: datetime
+    ) -> list[OOMKill]:
+        """Account for one pod as it is now; return the OOMKills not counted before."""
+        record = self.pods.get(pod.uid)
+        if record is None:
+            record = PodRecord(pod.uid, pod.name, version, workload, pod.started_at)
+            self.pods[pod.uid] = record
+            self._version(version, workload, pod.started_at or rfc3339(now)).pods += 1
+        record.started_at = record.started_at or pod.started_at
+        self._version(record.version, record.workload, rfc3339(now)).last_seen = rfc3339(now)
+        kills: list[OOMKill] = []
+        for state in pod.statuses:
+            if containers and state.name not in containers:
+                continue
+            container = record.containers.setdefault(state.name, ContainerRecord())
+            observed, inferred = account_container(container, state)
+            if observed or inferred:
+                total = self.ooms.setdefault((record.workload, state.name, record.version), OOMTotal())
+                total.kills += observed + inferred
+                total.inferred += inferred
+                oom_states = [
+                    t for t in (state.last_terminated, state.current_terminated) if t and t.reason == OOM_KILLED
+                ]
+                stamp = oom_states[-1].finished_at if oom_states else None
+                rc = container.restart_count
+                who = (pod.uid, pod.name, state.name, record.version, record.workload)
+                kills += [OOMKill(*who, finished_at=stamp, inferred=False, restart_count=rc)] * observed
+                kills += [
+                    OOMKill(*who, finished_at=None, inferred=True, restart_count=rc - 1 - i) for i in range(inferred)
+                ]
+        return kills
+
+    def forget(self, uid: str, now: datetime) -> None:
+        """A pod is gone: fold its lifetime into its version and drop its progress record."""
+        record = self.pods.pop(uid, None)
+        if record is None:
+            return
+        version = self._version(record.version, record.workload, rfc3339(now))
+        version.closed_pod_seconds += _seconds_between(record.started_at, now)
+        version.last_seen = rfc3339(now)
+
+    def pod_seconds(self, version: str, now: datetime) -> float:
+        record = self.versions.get(version)
+        closed = record.closed_pod_seconds if record else 0.0
+        live = sum(_seconds_between(p.started_at, now) for p in self.pods.values() if p.version == version)
+        return closed + live
+
+    def oom_kills(self, version: str) -> tuple[int, int]:
+        totals = [t for (_, _, v), t in self.ooms.items() if v == version]
+        return sum(t.kills for t in totals), sum(t.inferred for t in totals)
+
+    def _version(self, version: str, workload: str, seen: str) -> VersionRecord:
+        record = self.versions.get(version)
+        if record is None:
+            record = VersionRecord(version, workload, first_seen=seen, last_seen=seen)
+            self.versions[version] = record
+        return record
+
+    # --- persistence: the ledger lives in LeakWatch.status.ledger ------------------------------------
+    def to_status(self) -> dict[str, Any]:
+        return {
+            "pods": [
+                {
+                    "uid": p.uid,
+                    "name": p.name,
+                    "version": p.version,
+                    "workload": p.workload,
+                    **({"startedAt": p.started_at} if p.started_at else {}),
+                    "containers": [
+                        {"name": n, "restartCount": c.restart_count, "countedOOMKills": list(c.counted)}
+                        for n, c in sorted(p.containers.items())
+                    ],
+                }
+                for p in self.pods.values()
+            ],
+            "versions": [
+                {
+                    "version": v.version,
+                    "workload": v.workload,
+                    "firstSeen": v.first_seen,
+                    "lastSeen": v.last_seen,
+                    "pods": v.pods,
+                    "closedPodSeconds": round(v.closed_pod_seconds, 3),
+                }
+                for v in self.versions.values()
+            ],
+            "oomKills": [
+                {"workload": w, "container": c, "version": v, "count": t.kills, "inferred": t.inferred}
+                for (w, c, v), t in sorted(self.ooms.items())
+            ],
+        }
+
+    @classmethod
+    def from_status(cls, data: dict[str, Any] | None) -> Ledger:
+        ledger = cls()
+        if not data:
+            return ledger
+        for p in data.get("pods", []):
+            ledger.pods[p["uid"]] = PodRecord(
+                p["uid"],
+                p["name"],
+                p["version"],
+                p["workload"],
+                p.get("startedAt"),
+                {
+                    c["name"]: ContainerRecord(int(c.get("restartCount", 0)), list(c.get("countedOOMKills", [])))
+                    for c in p.get("containers", [])
+                },
+            )
+        for v in data.get("versions", []):
+            ledger.versions[v["version"]] = VersionRecord(
+                v["version"],
+                v.get("workload", ""),
+                v["firstSeen"],
+                v["lastSeen"],
+                int(v.get("pods", 0)),
+                float(v.get("closedPodSeconds", 0)),
+            )
+        for o in data.get("oomKills", []):
+            ledger.ooms[(o["workload"], o["container"], o["version"])] = OOMTotal(
+                int(o.get("count", 0)), int(o.get("inferred", 0))
+            )
+        return ledger

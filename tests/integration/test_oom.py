@@ -1,0 +1,192 @@
+"""OOMKill accounting and version attribution on a real API server.
+
+Pods are created through the API server and their status is written through the status
+subresource exactly as a kubelet writes it. The operator is a real process; it is SIGKILLed and
+restarted mid-way to show that the ledger kept in the cluster neither loses nor double-counts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+from prometheus_client.parser import text_string_to_metric_families
+
+from helpers import OperatorProcess, deployment_pod, kubelet_status, wait_for
+from leakwatch.dev.cluster import ControlPlane
+
+pytestmark = pytest.mark.cluster
+GROUP, VERSION = "leakwatch.io", "v1alpha1"
+WATCHED, OTHER = "lw-oom-a", "lw-oom-b"
+
+
+@pytest.fixture(scope="module")
+def oom_operator(
+    control_plane: ControlPlane, core_v1: client.CoreV1Api, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    for name in (WATCHED, OTHER):
+        core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    process = OperatorProcess(control_plane, tmp_path_factory.mktemp("oom-operator"), [WATCHED, OTHER])
+    process.start()
+    yield process
+    process.stop()
+
+
+class Scenario:
+    """One LeakWatch over one app's pods, with helpers to act as the kubelet and read results."""
+
+    def __init__(self, core: client.CoreV1Api, custom: client.CustomObjectsApi, operator: OperatorProcess,
+                 **spec: Any) -> None:  # fmt: skip
+        self.core, self.custom, self.operator = core, custom, operator
+        self.app = f"app-{uuid.uuid4().hex[:6]}"
+        self.name = self.app
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}", "kind": "LeakWatch", "metadata": {"name": self.name},
+            "spec": {"selector": {"matchLabels": {"app": self.app}}, **spec},
+        }  # fmt: skip
+        custom.create_namespaced_custom_object(GROUP, VERSION, WATCHED, "leakwatches", body)
+        wait_for(lambda: self.status().get("observedGeneration") == 1, what="the operator to take the LeakWatch")
+
+    def pod(self, name: str, version: str, namespace: str = WATCHED, **kw: Any) -> str:
+        body = deployment_pod(f"{self.app}-{name}", version, app=self.app, **kw)
+        return str(self.core.create_namespaced_pod(namespace, body).metadata.uid)
+
+    def kubelet(self, name: str, namespace: str = WATCHED, **status: Any) -> None:
+        self.core.patch_namespaced_pod_status(f"{self.app}-{name}", namespace, kubelet_status(**status))
+
+    def delete(self, name: str) -> None:
+        self.core.delete_namespaced_pod(f"{self.app}-{name}", WATCHED, grace_period_seconds=0)
+
+    def status(self) -> dict[str, Any]:
+        obj = self.custom.get_namespaced_custom_object(GROUP, VERSION, WATCHED, "leakwatches", self.name)
+        return dict(obj.get("status", {}))
+
+    def kills(self) -> dict[str, tuple[int, int]]:
+        return {v["version"]: (v["oomKills"], v["oomKillsInferred"]) for v in self.status().get("versions", [])}
+
+    def wait_kills(self, expected: dict[str, tuple[int, int]]) -> None:
+        wait_for(lambda: self.kills() == expected, what=f"OOMKills {expected}, have {self.kills()}")
+
+    def metric(self) -> dict[tuple[str, str], float]:
+        found = {}
+        for family in text_string_to_metric_families(self.operator.get("/metrics")):
+            for sample in family.samples:
+                if sample.name == "leakwatch_oom_kills_total" and sample.labels["leakwatch"] == self.name:
+                    found[(sample.labels["version"], sample.labels["workload"])] = sample.value
+        return found
+
+    def events(self, kind: str) -> list[Any]:
+        items = self.core.list_namespaced_event(WATCHED).items
+        return [e for e in items if e.involved_object.kind == kind and e.reason == "OOMKilled"
+                and (self.app in e.involved_object.name)]  # fmt: skip
+
+
+@pytest.fixture
+def scenario(core_v1: client.CoreV1Api, custom_objects: client.CustomObjectsApi,
+             oom_operator: OperatorProcess) -> Scenario:  # fmt: skip
+    return Scenario(core_v1, custom_objects, oom_operator)
+
+
+def test_one_oomkill_is_counted_published_and_announced(scenario: Scenario) -> None:
+    scenario.pod("a", "3.1.2")
+    scenario.kubelet("a", restarts=0)
+    scenario.kubelet("a", restarts=1, last_oom_at="2026-11-25T01:00:00Z")
+    scenario.wait_kills({"3.1.2": (1, 0)})
+    assert scenario.status()["oomKills"] == 1
+    assert wait_for(lambda: scenario.metric()) == {("3.1.2", scenario.app): 1.0}
+    owner_events = wait_for(lambda: scenario.events("ReplicaSet"), what="an Event on the pod's owner")
+    assert "was OOMKilled at 2026-11-25T01:00:00Z" in owner_events[0].message
+    assert wait_for(lambda: scenario.events("LeakWatch"), what="an Event on the LeakWatch")
+    # The kubelet writes the same status again (e.g. a readiness flip): nothing new.
+    scenario.kubelet("a", restarts=1, last_oom_at="2026-11-25T01:00:00Z")
+    scenario.pod("marker", "3.1.2")  # a later event the operator must process after the replay
+    wait_for(lambda: scenario.status()["versions"][0]["pods"] == 2, what="the marker pod")
+    assert scenario.kills() == {"3.1.2": (1, 0)}
+    assert len(scenario.events("ReplicaSet")) == 1
+
+
+def test_three_oomkills_in_a_row(scenario: Scenario) -> None:
+    scenario.pod("a", "3.1.2")
+    for n in (1, 2, 3):
+        scenario.kubelet("a", restarts=n, last_oom_at=f"2026-11-25T0{n}:00:00Z")
+    scenario.wait_kills({"3.1.2": (3, 0)})
+    assert wait_for(lambda: scenario.metric()) == {("3.1.2", scenario.app): 3.0}
+
+
+def test_restarts_while_the_operator_is_down_are_counted_exactly(scenario: Scenario) -> None:
+    scenario.pod("a", "3.1.2")
+    scenario.kubelet("a", restarts=1, last_oom_at="2026-11-25T01:00:00Z")
+    scenario.wait_kills({"3.1.2": (1, 0)})
+
+    scenario.operator.kill()
+    scenario.kubelet("a", restarts=2, last_oom_at="2026-11-25T02:00:00Z")
+    scenario.kubelet("a", restarts=3, last_oom_at="2026-11-25T03:00:00Z")
+    scenario.operator.start()
+
+    # Only the last termination is visible: one observed, one inferred from the restartCount jump.
+    scenario.wait_kills({"3.1.2": (3, 1)})
+    assert wait_for(lambda: scenario.metric()) == {("3.1.2", scenario.app): 3.0}
+    # A second restart with nothing new changes nothing.
+    scenario.operator.kill()
+    scenario.operator.start()
+    scenario.pod("marker", "3.1.2")
+    wait_for(lambda: scenario.status()["versions"][0]["pods"] == 2, what="the marker pod")
+    assert scenario.kills() == {"3.1.2": (3, 1)}
+
+
+def test_a_pod_deleted_after_an_oomkill_keeps_its_count(scenario: Scenario) -> None:
+    scenario.pod("a", "3.1.2")
+    scenario.kubelet("a", restarts=1, last_oom_at="2026-11-25T01:00:00Z")
+    scenario.wait_kills({"3.1.2": (1, 0)})
+    scenario.delete("a")
+    wait_for(lambda: not scenario.status()["ledger"]["pods"], what="the pod to leave the ledger")
+    assert scenario.kills() == {"3.1.2": (1, 0)}
+    assert scenario.status()["versions"][0]["podHours"] > 0  # its lifetime stays counted
+    assert scenario.metric() == {("3.1.2", scenario.app): 1.0}
+
+
+def test_version_change_midway_attributes_each_oomkill_to_its_version(scenario: Scenario) -> None:
+    scenario.pod("old", "3.0.10", rs_hash="aaaaa")
+    scenario.kubelet("old", restarts=0)
+    wait_for(lambda: "3.0.10" in scenario.kills(), what="3.0.10 in the timeline")
+    scenario.delete("old")
+    scenario.pod("new", "3.1.2", rs_hash="bbbbb")
+    scenario.kubelet("new", restarts=1, last_oom_at="2026-11-25T05:00:00Z")
+    scenario.kubelet("new", restarts=2, last_oom_at="2026-11-25T06:00:00Z")
+    scenario.wait_kills({"3.0.10": (0, 0), "3.1.2": (2, 0)})
+    versions = [v["version"] for v in scenario.status()["versions"]]
+    assert versions == ["3.0.10", "3.1.2"]  # in rollout order
+
+
+def test_pods_of_other_namespaces_are_never_counted(scenario: Scenario) -> None:
+    scenario.pod("elsewhere", "3.1.2", namespace=OTHER)
+    scenario.kubelet("elsewhere", namespace=OTHER, restarts=5, last_oom_at="2026-11-25T01:00:00Z")
+    scenario.pod("here", "3.0.10")
+    wait_for(lambda: "3.0.10" in scenario.kills(), what="the pod of the LeakWatch's namespace")
+    assert scenario.kills() == {"3.0.10": (0, 0)}
+    assert [p["name"] for p in scenario.status()["ledger"]["pods"]] == [f"{scenario.app}-here"]
+
+
+def test_non_restarting_container_oomkill(scenario: Scenario) -> None:
+    scenario.pod("job", "3.1.2")
+    scenario.kubelet("job", restarts=0, terminated_oom_at="2026-11-25T01:00:00Z")
+    scenario.wait_kills({"3.1.2": (1, 0)})
+
+
+def test_pod_without_a_version_is_unknown_with_a_warning_condition(
+    core_v1: client.CoreV1Api, custom_objects: client.CustomObjectsApi, oom_operator: OperatorProcess
+) -> None:
+    scenario = Scenario(core_v1, custom_objects, oom_operator,
+                        version={"source": "Label", "key": "version", "regex": r"^v(\d+)$"})  # fmt: skip
+    scenario.pod("a", "3.1.2")
+    scenario.kubelet("a", restarts=1, last_oom_at="2026-11-25T01:00:00Z")
+    scenario.wait_kills({"unknown": (1, 0)})
+    conditions = {c["type"]: c for c in scenario.status()["conditions"]}
+    assert conditions["VersionsResolved"]["status"] == "False"
+    assert conditions["VersionsResolved"]["reason"] == "VersionUnknown"
+    assert "has no label version" in conditions["VersionsResolved"]["message"]
+    assert conditions["Ready"]["status"] == "True"
+    assert wait_for(lambda: scenario.metric()) == {("unknown", scenario.app): 1.0}

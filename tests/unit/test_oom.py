@@ -1,0 +1,116 @@
+"""OOM accounting, pure: each OOMKill counted once, replays change nothing, gaps are inferred."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from leakwatch.core.oom import ContainerRecord, Ledger, account_container
+from leakwatch.core.pods import ContainerState, OwnerRef, PodInfo, Termination
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def oom(at: str) -> Termination:
+    return Termination("OOMKilled", at, 137)
+
+
+def state(restarts: int, last: Termination | None = None, current: Termination | None = None) -> ContainerState:
+    return ContainerState("app", restarts, last, current)
+
+
+def test_one_oomkill_is_counted_once_however_often_it_is_seen() -> None:
+    record = ContainerRecord()
+    assert account_container(record, state(1, oom("t1"))) == (1, 0)
+    assert account_container(record, state(1, oom("t1"))) == (0, 0)  # re-list / replay
+    assert record.restart_count == 1
+
+
+def test_three_oomkills_in_a_row() -> None:
+    record = ContainerRecord()
+    seen = [account_container(record, state(n, oom(f"t{n}"))) for n in (1, 2, 3)]
+    assert seen == [(1, 0), (1, 0), (1, 0)]
+
+
+def test_restarts_missed_while_away_are_inferred_when_the_last_was_an_oomkill() -> None:
+    record = ContainerRecord()
+    account_container(record, state(1, oom("t1")))
+    # Two more restarts while the operator was down: only the last termination is visible.
+    assert account_container(record, state(3, oom("t3"))) == (1, 1)
+    assert account_container(record, state(3, oom("t3"))) == (0, 0)
+
+
+def test_missed_restarts_are_not_called_oomkills_when_the_visible_one_was_not() -> None:
+    record = ContainerRecord()
+    assert account_container(record, state(3, Termination("Error", "t3", 1))) == (0, 0)
+    assert record.restart_count == 3
+
+
+def test_terminated_without_restart_then_restarted_counts_once() -> None:
+    record = ContainerRecord()
+    assert account_container(record, state(0, current=oom("t1"))) == (1, 0)  # restartPolicy Never, or not yet restarted
+    assert account_container(record, state(1, last=oom("t1"))) == (0, 0)  # the kubelet restarted it
+
+
+def test_first_sight_of_a_pod_with_history_infers_its_earlier_restarts() -> None:
+    record = ContainerRecord()
+    assert account_container(record, state(4, oom("t4"))) == (1, 3)
+
+
+def pod(
+    uid: str, version: str, restarts: int, last: Termination | None = None, started: str = "2026-01-01T00:00:00Z"
+) -> PodInfo:
+    return PodInfo(
+        namespace="shop",
+        name=f"checkout-api-5d8f9-{uid}",
+        uid=uid,
+        labels={"app": "checkout-api", "pod-template-hash": "5d8f9"},
+        owner=OwnerRef("ReplicaSet", "checkout-api-5d8f9", "rs-uid"),
+        statuses=(ContainerState("app", restarts, last), ContainerState("sidecar", 0)),
+        started_at=started,
+    )
+
+
+def test_ledger_totals_per_version_and_survive_a_round_trip_through_status() -> None:
+    ledger = Ledger()
+    now = T0 + timedelta(hours=2)
+    kills = ledger.observe(
+        pod("a", "3.1.2", 1, oom("t1")), version="3.1.2", workload="checkout-api", containers=[], now=now
+    )
+    assert [(k.container, k.version, k.workload, k.inferred) for k in kills] == [
+        ("app", "3.1.2", "checkout-api", False)
+    ]
+    ledger.observe(pod("b", "3.0.10", 0), version="3.0.10", workload="checkout-api", containers=[], now=now)
+
+    restored = Ledger.from_status(ledger.to_status())
+    assert restored.to_status() == ledger.to_status()
+    # The same status again after a restart of the operator: nothing new.
+    assert restored.observe(pod("a", "3.1.2", 1, oom("t1")), version="3.1.2", workload="checkout-api",
+                            containers=[], now=now) == []  # fmt: skip
+    again = restored.observe(pod("a", "3.1.2", 3, oom("t3")), version="3.1.2", workload="checkout-api",
+                             containers=[], now=now)  # fmt: skip
+    assert [k.inferred for k in again] == [False, True]
+    assert restored.oom_kills("3.1.2") == (3, 1)
+    assert restored.oom_kills("3.0.10") == (0, 0)
+    assert restored.pod_seconds("3.1.2", now) == 7200
+
+
+def test_deleted_pods_keep_their_counts_and_pod_hours() -> None:
+    ledger = Ledger()
+    start = T0
+    ledger.observe(pod("a", "3.1.2", 1, oom("t1")), version="3.1.2", workload="w", containers=[], now=start)
+    ledger.forget("a", start + timedelta(hours=1))
+    assert ledger.pods == {}
+    assert ledger.oom_kills("3.1.2") == (1, 0)
+    assert ledger.pod_seconds("3.1.2", start + timedelta(hours=5)) == 3600
+    assert ledger.versions["3.1.2"].pods == 1
+
+
+def test_container_filter() -> None:
+    ledger = Ledger()
+    kills = ledger.observe(pod("a", "1", 1, oom("t1")), version="1", workload="w", containers=["sidecar"], now=T0)
+    assert kills == []
+
+
+def test_workload_of_a_deployment_pod_drops_the_template_hash() -> None:
+    assert pod("a", "1", 0).workload == "checkout-api"
+    assert pod("a", "1", 0).workload_kind == "Deployment"
