@@ -21,6 +21,7 @@ lint: install
 	$(PY) -m ruff format --check operator tests $(wildcard bench)
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/hadolint Dockerfile
 
 unit: install
 	$(PY) -m pytest tests/unit

@@ -59,15 +59,26 @@ def main() -> int:
         cp_crds = Path(__file__).resolve().parents[1] / "crds"
         kubectl = [str(cp.binary("kubectl")), "--kubeconfig", str(cp.kubeconfig)]
         subprocess.run([*kubectl, "apply", "-f", str(cp_crds)], check=True, capture_output=True)
-        subprocess.run([*kubectl, "wait", "--for=condition=Established", "crd/leakwatches.leakwatch.io"],
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [*kubectl, "wait", "--for=condition=Established", "crd/leakwatches.leakwatch.io"],
+            check=True,
+            capture_output=True,
+        )
         operator = OperatorProcess(cp, Path(logs), [NAMESPACE])
         operator.start()
         try:
-            custom.create_namespaced_custom_object("leakwatch.io", "v1alpha1", NAMESPACE, "leakwatches", {
-                "apiVersion": "leakwatch.io/v1alpha1", "kind": "LeakWatch", "metadata": {"name": "bench"},
-                "spec": {"selector": {"matchLabels": {"app": "checkout-api"}}},
-            })  # fmt: skip
+            custom.create_namespaced_custom_object(
+                "leakwatch.io",
+                "v1alpha1",
+                NAMESPACE,
+                "leakwatches",
+                {
+                    "apiVersion": "leakwatch.io/v1alpha1",
+                    "kind": "LeakWatch",
+                    "metadata": {"name": "bench"},
+                    "spec": {"selector": {"matchLabels": {"app": "checkout-api"}}},
+                },
+            )
             pods = [f"checkout-api-{i}" for i in range(args.pods)]
             for name in pods:
                 core.create_namespaced_pod(NAMESPACE, deployment_pod(name, "3.1.2"))

@@ -18,36 +18,27 @@ REPO = Path(__file__).resolve().parents[1]
 _VERSION_KEY = pytest.StashKey[str]()
 
 
+def kubectl(cp: ControlPlane, *args: str) -> str:
+    done = subprocess.run(
+        [str(cp.binary("kubectl")), "--kubeconfig", str(cp.kubeconfig), *args], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"kubectl {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
 @pytest.fixture(scope="session")
 def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
     with ControlPlane(components=("controller-manager",)) as cp:
         request.config.stash[_VERSION_KEY] = cp.version
-        subprocess.run(
-            [
-                str(cp.binary("kubectl")),
-                "--kubeconfig",
-                str(cp.kubeconfig),
-                "apply",
-                "--server-side",
-                "-f",
-                str(REPO / "crds"),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [
-                str(cp.binary("kubectl")),
-                "--kubeconfig",
-                str(cp.kubeconfig),
-                "wait",
-                "--for=condition=Established",
-                "--timeout=60s",
-                "crd/leakwatches.leakwatch.io",
-                "crd/leakadvisories.leakwatch.io",
-            ],
-            check=True,
-            capture_output=True,
+        kubectl(cp, "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
+        kubectl(
+            cp,
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/leakwatches.leakwatch.io",
+            "crd/leakadvisories.leakwatch.io",
         )
         yield cp
 

@@ -28,6 +28,7 @@ class OperatorProcess:
         self.health_port = free_port()
         self.log = log_dir / "operator.log"
         self.popen: subprocess.Popen[bytes] | None = None
+        self.extra_env: dict[str, str] = {}
 
     def start(self) -> None:
         env = {
@@ -37,6 +38,7 @@ class OperatorProcess:
             "LEAKWATCH_BIND_ADDRESS": "127.0.0.1",
             "LEAKWATCH_NAMESPACES": ",".join(self.namespaces),
             "LEAKWATCH_PROMETHEUS_URL": os.environ.get("LEAKWATCH_PROMETHEUS_URL", "http://127.0.0.1:1"),
+            **self.extra_env,
         }
         self.popen = subprocess.Popen(
             [sys.executable, "-m", "leakwatch", "run"],
@@ -89,8 +91,9 @@ def wait_for(predicate: Callable[[], T], timeout: float = 30, interval: float = 
     pytest.fail(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
 
 
-def deployment_pod(name: str, version: str, *, app: str = "checkout-api", rs_hash: str = "5d8f9",
-                   limit: str = "512Mi") -> dict[str, Any]:  # fmt: skip
+def deployment_pod(
+    name: str, version: str, *, app: str = "checkout-api", rs_hash: str = "5d8f9", limit: str = "512Mi"
+) -> dict[str, Any]:
     """A pod as a Deployment's ReplicaSet makes it (the owner need not exist: the test control
     plane runs no garbage collector)."""
     return {
@@ -99,26 +102,45 @@ def deployment_pod(name: str, version: str, *, app: str = "checkout-api", rs_has
         "metadata": {
             "name": name,
             "labels": {"app": app, "pod-template-hash": rs_hash},
-            "ownerReferences": [{
-                "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"{app}-{rs_hash}",
-                "uid": f"00000000-0000-0000-0000-{rs_hash.ljust(12, '0')[:12]}", "controller": True,
-            }],
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "name": f"{app}-{rs_hash}",
+                    "uid": f"00000000-0000-0000-0000-{rs_hash.ljust(12, '0')[:12]}",
+                    "controller": True,
+                }
+            ],
         },
-        "spec": {"containers": [{
-            "name": "app", "image": f"registry.local/shop/{app}:{version}",
-            "resources": {"limits": {"memory": limit}},
-        }]},
-    }  # fmt: skip
+        "spec": {
+            "containers": [
+                {
+                    "name": "app",
+                    "image": f"registry.local/shop/{app}:{version}",
+                    "resources": {"limits": {"memory": limit}},
+                }
+            ]
+        },
+    }
 
 
-def kubelet_status(restarts: int, last_oom_at: str | None = None, *, terminated_oom_at: str | None = None,
-                   started: str = "2026-11-25T00:00:00Z") -> dict[str, Any]:  # fmt: skip
+def kubelet_status(
+    restarts: int,
+    last_oom_at: str | None = None,
+    *,
+    terminated_oom_at: str | None = None,
+    started: str = "2026-11-25T00:00:00Z",
+) -> dict[str, Any]:
     """Pod status as a kubelet writes it after `restarts` restarts, the last one an OOMKill."""
     container: dict[str, Any] = {
-        "name": "app", "ready": terminated_oom_at is None, "restartCount": restarts,
-        "image": "img", "imageID": "", "started": terminated_oom_at is None,
+        "name": "app",
+        "ready": terminated_oom_at is None,
+        "restartCount": restarts,
+        "image": "img",
+        "imageID": "",
+        "started": terminated_oom_at is None,
         "state": {"running": {"startedAt": last_oom_at or started}},
-    }  # fmt: skip
+    }
     if last_oom_at:
         container["lastState"] = {
             "terminated": {"reason": "OOMKilled", "exitCode": 137, "startedAt": started, "finishedAt": last_oom_at}

@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import random
 import sys
 from pathlib import Path
 
 from leakwatch import __version__
+from leakwatch.config import Settings
 
 
 def _run(_: argparse.Namespace) -> int:
     import kopf
 
-    from leakwatch.config import Settings
     from leakwatch.publish import metrics
     from leakwatch.watch import handlers  # noqa: F401  (registers the handlers)
 
@@ -26,6 +27,7 @@ def _run(_: argparse.Namespace) -> int:
     }[settings.log_format]
     kopf.configure(log_format=log_format, verbose=settings.log_level == "DEBUG")
     logging.getLogger().setLevel(settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per query is noise
     metrics.serve(settings.metrics_port, settings.bind_address)
     logging.info(
         "leakwatch %s: metrics on %s:%d, health on %s:%d/healthz, %s",
@@ -42,10 +44,20 @@ def _run(_: argparse.Namespace) -> int:
             namespaces=settings.namespaces,
             standalone=settings.peering_name is None,
             peering_name=settings.peering_name,
+            priority=_peering_priority(settings),
             liveness_endpoint=f"http://{settings.bind_address}:{settings.health_port}/healthz",
         )
     )
     return 0
+
+
+def _peering_priority(settings: Settings) -> int | None:
+    if settings.peering_name is None:
+        return None
+    if settings.peering_priority is not None:
+        return settings.peering_priority
+    # Ties pause everyone; a random priority is what kopf's docs suggest for equal replicas.
+    return random.randint(0, 32767)
 
 
 def _crds(args: argparse.Namespace) -> int:

@@ -39,6 +39,19 @@ class Settings(BaseSettings):
         "standalone (one replica only).",
     )
 
+    time_scale: float = Field(
+        default=1.0,
+        ge=1.0,
+        le=10000.0,
+        description="LEAKWATCH_TIME_SCALE: for demos and tests only: how many seconds of story one second of "
+        "memory data stands for (the demo plays days in minutes). Leave at 1 in a real cluster.",
+    )
+    peering_priority: int | None = Field(
+        default=None,
+        description="LEAKWATCH_PEERING_PRIORITY: this replica's peering priority; unset picks a random one, so "
+        "replicas never tie (kopf pauses every operator that shares the highest priority).",
+    )
+
     @field_validator("namespaces", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

@@ -38,15 +38,18 @@ def oom_operator(
 class Scenario:
     """One LeakWatch over one app's pods, with helpers to act as the kubelet and read results."""
 
-    def __init__(self, core: client.CoreV1Api, custom: client.CustomObjectsApi, operator: OperatorProcess,
-                 **spec: Any) -> None:  # fmt: skip
+    def __init__(
+        self, core: client.CoreV1Api, custom: client.CustomObjectsApi, operator: OperatorProcess, **spec: Any
+    ) -> None:
         self.core, self.custom, self.operator = core, custom, operator
         self.app = f"app-{uuid.uuid4().hex[:6]}"
         self.name = self.app
         body = {
-            "apiVersion": f"{GROUP}/{VERSION}", "kind": "LeakWatch", "metadata": {"name": self.name},
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "LeakWatch",
+            "metadata": {"name": self.name},
             "spec": {"selector": {"matchLabels": {"app": self.app}}, **spec},
-        }  # fmt: skip
+        }
         custom.create_namespaced_custom_object(GROUP, VERSION, WATCHED, "leakwatches", body)
         wait_for(lambda: self.status().get("observedGeneration") == 1, what="the operator to take the LeakWatch")
 
@@ -80,13 +83,17 @@ class Scenario:
 
     def events(self, kind: str) -> list[Any]:
         items = self.core.list_namespaced_event(WATCHED).items
-        return [e for e in items if e.involved_object.kind == kind and e.reason == "OOMKilled"
-                and (self.app in e.involved_object.name)]  # fmt: skip
+        return [
+            e
+            for e in items
+            if e.involved_object.kind == kind and e.reason == "OOMKilled" and (self.app in e.involved_object.name)
+        ]
 
 
 @pytest.fixture
-def scenario(core_v1: client.CoreV1Api, custom_objects: client.CustomObjectsApi,
-             oom_operator: OperatorProcess) -> Scenario:  # fmt: skip
+def scenario(
+    core_v1: client.CoreV1Api, custom_objects: client.CustomObjectsApi, oom_operator: OperatorProcess
+) -> Scenario:
     return Scenario(core_v1, custom_objects, oom_operator)
 
 
@@ -179,8 +186,9 @@ def test_non_restarting_container_oomkill(scenario: Scenario) -> None:
 def test_pod_without_a_version_is_unknown_with_a_warning_condition(
     core_v1: client.CoreV1Api, custom_objects: client.CustomObjectsApi, oom_operator: OperatorProcess
 ) -> None:
-    scenario = Scenario(core_v1, custom_objects, oom_operator,
-                        version={"source": "Label", "key": "version", "regex": r"^v(\d+)$"})  # fmt: skip
+    scenario = Scenario(
+        core_v1, custom_objects, oom_operator, version={"source": "Label", "key": "version", "regex": r"^v(\d+)$"}
+    )
     scenario.pod("a", "3.1.2")
     scenario.kubelet("a", restarts=1, last_oom_at="2026-11-25T01:00:00Z")
     scenario.wait_kills({"unknown": (1, 0)})

@@ -11,7 +11,7 @@ import yaml
 from leakwatch.api.crd import all_crds, render
 
 REPO = Path(__file__).resolve().parents[2]
-CRD_DIRS = [REPO / "crds"]
+CRD_DIRS = [REPO / "crds", REPO / "helm" / "leakwatch" / "crds"]
 
 
 @pytest.mark.parametrize("directory", CRD_DIRS, ids=lambda p: str(p.relative_to(REPO)))

@@ -84,10 +84,15 @@ def test_ledger_totals_per_version_and_survive_a_round_trip_through_status() -> 
     restored = Ledger.from_status(ledger.to_status())
     assert restored.to_status() == ledger.to_status()
     # The same status again after a restart of the operator: nothing new.
-    assert restored.observe(pod("a", "3.1.2", 1, oom("t1")), version="3.1.2", workload="checkout-api",
-                            containers=[], now=now) == []  # fmt: skip
-    again = restored.observe(pod("a", "3.1.2", 3, oom("t3")), version="3.1.2", workload="checkout-api",
-                             containers=[], now=now)  # fmt: skip
+    assert (
+        restored.observe(
+            pod("a", "3.1.2", 1, oom("t1")), version="3.1.2", workload="checkout-api", containers=[], now=now
+        )
+        == []
+    )
+    again = restored.observe(
+        pod("a", "3.1.2", 3, oom("t3")), version="3.1.2", workload="checkout-api", containers=[], now=now
+    )
     assert [k.inferred for k in again] == [False, True]
     assert restored.oom_kills("3.1.2") == (3, 1)
     assert restored.oom_kills("3.0.10") == (0, 0)

@@ -299,7 +299,10 @@ class VersionStats(ApiModel):
         default=0, ge=0, description="Of those, OOMKills inferred from restartCount while unobserved."
     )
     growth_bytes_per_hour: float | None = Field(default=None, description="Robust memory growth rate.")
-    time_to_oom_seconds: float | None = Field(default=None, description="Projected time to the memory limit.")
+    evidence: list[str] = Field(default_factory=list, description="The verdict's reasons, in words.")
+    time_to_oom_seconds: float | None = Field(
+        default=None, alias="timeToOOMSeconds", description="Projected time to the memory limit."
+    )
     verdict: Literal["Leaking", "Stable", "InsufficientData"] = Field(default="InsufficientData")
     confidence: float = Field(default=0.0, ge=0, le=1)
     first_seen: str | None = Field(default=None, description="RFC 3339.")
@@ -338,6 +341,16 @@ class LedgerPod(ApiModel):
     workload: str = Field(max_length=253)
     started_at: str | None = None
     containers: list[LedgerContainer] = Field(default_factory=list)
+    limits: dict[str, float] = Field(default_factory=dict, description="Memory limit per container, bytes.")
+
+
+class LedgerPastPod(ApiModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(max_length=253)
+    version: str = Field(max_length=64)
+    ended_at: str
+    limits: dict[str, float] = Field(default_factory=dict)
 
 
 class LedgerVersion(ApiModel):
@@ -370,6 +383,26 @@ class Ledger(ApiModel):
     pods: list[LedgerPod] = Field(default_factory=list)
     versions: list[LedgerVersion] = Field(default_factory=list)
     oom_kills: list[LedgerOOMKills] = Field(default_factory=list, alias="oomKills")
+    past: list[LedgerPastPod] = Field(
+        default_factory=list, description="Recently gone pods whose memory may still be analysed."
+    )
+
+
+class AutoAction(ApiModel):
+    """What Auto mode last did (or would have done, or why it did not)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    reason: str = Field(max_length=64, description="AutoRollback, DryRun, or why it was skipped.")
+    message: str = Field(default="", max_length=1024)
+    workload: str = Field(default="", max_length=253)
+    from_version: str | None = Field(default=None, max_length=64)
+    to_version: str | None = Field(default=None, max_length=64)
+    revision: str | None = Field(default=None, max_length=32)
+    time: str = Field(description="RFC 3339.")
+    acted_at: str | None = Field(
+        default=None, description="When the workload was last really rolled back (the cooldown counts from it)."
+    )
 
 
 class LeakWatchStatus(ApiModel):
@@ -389,6 +422,7 @@ class LeakWatchStatus(ApiModel):
     last_analysis_time: str | None = Field(default=None, description="RFC 3339.")
     oom_kills: int = Field(default=0, ge=0, alias="oomKills", description="OOMKills counted over all versions.")
     ledger: Ledger | None = None
+    last_action: AutoAction | None = None
 
 
 class LeakWatch(ApiModel):

@@ -22,6 +22,7 @@ from leakwatch.core.pods import ContainerState, PodInfo
 
 OOM_KILLED = "OOMKilled"
 REMEMBERED_FINISH_TIMES = 8  # enough to recognise any replay; older ones are below the restart count
+REMEMBERED_PAST_PODS = 256  # gone pods whose memory series may still be in the analysis window
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,17 @@ class PodRecord:
     workload: str
     started_at: str | None
     containers: dict[str, ContainerRecord] = field(default_factory=dict)
+    limits: dict[str, float] = field(default_factory=dict)  # container -> memory limit, bytes
+
+
+@dataclass(frozen=True)
+class PastPod:
+    """A pod that is gone, kept so its memory series can still be attributed to its version."""
+
+    name: str
+    version: str
+    ended_at: str
+    limits: dict[str, float]
 
 
 @dataclass
@@ -110,6 +122,7 @@ class Ledger:
     pods: dict[str, PodRecord] = field(default_factory=dict)
     versions: dict[str, VersionRecord] = field(default_factory=dict)
     ooms: dict[tuple[str, str, str], OOMTotal] = field(default_factory=dict)  # (workload, container, version)
+    past: list[PastPod] = field(default_factory=list)  # oldest first, bounded
 
     def observe(
         self, pod: PodInfo, *, version: str, workload: str, containers: list[str], now: datetime
@@ -120,7 +133,12 @@ class Ledger:
             record = PodRecord(pod.uid, pod.name, version, workload, pod.started_at)
             self.pods[pod.uid] = record
             self._version(version, workload, pod.started_at or rfc3339(now)).pods += 1
-        record.started_at = record.started_at or pod.started_at
+        if record.started_at is None and pod.started_at is not None:
+            # First seen before the kubelet reported its start: the version ran since then.
+            record.started_at = pod.started_at
+            seen = self._version(record.version, record.workload, pod.started_at)
+            seen.first_seen = min(seen.first_seen, pod.started_at, key=_parse)
+        record.limits = {c.name: c.memory_limit_bytes for c in pod.containers if c.memory_limit_bytes}
         self._version(record.version, record.workload, rfc3339(now)).last_seen = rfc3339(now)
         kills: list[OOMKill] = []
         for state in pod.statuses:
@@ -152,12 +170,28 @@ class Ledger:
         version = self._version(record.version, record.workload, rfc3339(now))
         version.closed_pod_seconds += _seconds_between(record.started_at, now)
         version.last_seen = rfc3339(now)
+        self.past = [*self.past, PastPod(record.name, record.version, rfc3339(now), record.limits)][
+            -REMEMBERED_PAST_PODS:
+        ]
+
+    def pod_versions(self, since: datetime) -> dict[str, tuple[str, dict[str, float]]]:
+        """Pod name -> (version, memory limits) for every pod that ran after `since`."""
+        known = {p.name: (p.version, p.limits) for p in self.past if _parse(p.ended_at) >= since}
+        known.update({p.name: (p.version, p.limits) for p in self.pods.values()})
+        return known
 
     def pod_seconds(self, version: str, now: datetime) -> float:
         record = self.versions.get(version)
         closed = record.closed_pod_seconds if record else 0.0
         live = sum(_seconds_between(p.started_at, now) for p in self.pods.values() if p.version == version)
         return closed + live
+
+    def last_seen(self, version: str, now: datetime) -> str:
+        """Now for a version that still runs, else when its last pod was last seen."""
+        if any(p.version == version for p in self.pods.values()):
+            return rfc3339(now)
+        record = self.versions.get(version)
+        return record.last_seen if record else rfc3339(now)
 
     def oom_kills(self, version: str) -> tuple[int, int]:
         totals = [t for (_, _, v), t in self.ooms.items() if v == version]
@@ -184,8 +218,18 @@ class Ledger:
                         {"name": n, "restartCount": c.restart_count, "countedOOMKills": list(c.counted)}
                         for n, c in sorted(p.containers.items())
                     ],
+                    **({"limits": dict(sorted(p.limits.items()))} if p.limits else {}),
                 }
                 for p in self.pods.values()
+            ],
+            "past": [
+                {
+                    "name": p.name,
+                    "version": p.version,
+                    "endedAt": p.ended_at,
+                    **({"limits": p.limits} if p.limits else {}),
+                }
+                for p in self.past
             ],
             "versions": [
                 {
@@ -220,7 +264,11 @@ class Ledger:
                     c["name"]: ContainerRecord(int(c.get("restartCount", 0)), list(c.get("countedOOMKills", [])))
                     for c in p.get("containers", [])
                 },
+                {k: float(v) for k, v in (p.get("limits") or {}).items()},
             )
+        for past in data.get("past", []):
+            limits = {k: float(v) for k, v in (past.get("limits") or {}).items()}
+            ledger.past.append(PastPod(past["name"], past["version"], past["endedAt"], limits))
         for v in data.get("versions", []):
             ledger.versions[v["version"]] = VersionRecord(
                 v["version"],

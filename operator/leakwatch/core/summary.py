@@ -23,7 +23,7 @@ def version_rows(
             "oomKills": kills,
             "oomKillsInferred": inferred,
             "firstSeen": record.first_seen,
-            "lastSeen": record.last_seen,
+            "lastSeen": ledger.last_seen(record.version, now),
             "verdict": "InsufficientData",
             "confidence": 0.0,
         }

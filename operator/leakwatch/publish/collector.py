@@ -4,20 +4,23 @@ them where the cluster-stored ledger left them instead of resetting to zero."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from leakwatch.core.oom import Ledger
+if TYPE_CHECKING:
+    from leakwatch.watch.accountant import Accountant
 
-LedgerSnapshot = Callable[[], list[tuple[str, str, Ledger]]]  # (namespace, leakwatch, ledger)
+VERDICTS = ("Leaking", "Stable", "InsufficientData")
+VERSION_LABELS = ["namespace", "leakwatch", "workload", "version"]
 
 
-class LedgerCollector(Collector):
-    def __init__(self, snapshot: LedgerSnapshot) -> None:
-        self.snapshot = snapshot
+class LeakWatchCollector(Collector):
+    def __init__(self, accountant: Accountant) -> None:
+        self.accountant = accountant
 
     def collect(self) -> Iterator[Metric]:
         now = datetime.now(UTC)
@@ -27,16 +30,61 @@ class LedgerCollector(Collector):
             labels=["namespace", "leakwatch", "workload", "container", "version"],
         )
         pod_seconds = CounterMetricFamily(
-            "leakwatch_observed_pod_seconds",
-            "Pod-seconds observed per version.",
-            labels=["namespace", "leakwatch", "workload", "version"],
+            "leakwatch_observed_pod_seconds", "Pod-seconds observed per version.", labels=VERSION_LABELS
         )
-        for namespace, name, ledger in self.snapshot():
-            for (workload, container, version), total in sorted(ledger.ooms.items()):
-                kills.add_metric([namespace, name, workload, container, version], total.kills)
-            for version, record in sorted(ledger.versions.items()):
-                pod_seconds.add_metric(
-                    [namespace, name, record.workload or name, version], ledger.pod_seconds(version, now)
-                )
-        yield kills
-        yield pod_seconds
+        growth = GaugeMetricFamily(
+            "leakwatch_memory_growth_bytes_per_second",
+            "Robust growth rate of the memory lower envelope, per version.",
+            labels=VERSION_LABELS,
+        )
+        time_to_oom = GaugeMetricFamily(
+            "leakwatch_time_to_oom_seconds",
+            "Projected time until the memory limit, per version.",
+            labels=VERSION_LABELS,
+        )
+        verdict = GaugeMetricFamily(
+            "leakwatch_version_verdict", "1 for the current verdict of a version.", labels=[*VERSION_LABELS, "verdict"]
+        )
+        last_success = GaugeMetricFamily(
+            "leakwatch_last_successful_analysis_timestamp_seconds",
+            "Unix time of the last analysis that completed.",
+            labels=["namespace", "leakwatch"],
+        )
+        recommendation = GaugeMetricFamily(
+            "leakwatch_recommendation_info",
+            "1 for each LeakWatch's current recommendation.",
+            labels=["namespace", "leakwatch", "workload", "action", "from_version", "to_version"],
+        )
+        with self.accountant.lock:
+            for watched in self.accountant.watched.values():
+                ns, name, ledger = watched.namespace, watched.name, watched.ledger
+                for (workload, container, version), total in sorted(ledger.ooms.items()):
+                    kills.add_metric([ns, name, workload, container, version], total.kills)
+                for version, record in sorted(ledger.versions.items()):
+                    labels = [ns, name, record.workload or name, version]
+                    pod_seconds.add_metric(labels, ledger.pod_seconds(version, now))
+                    row = watched.analysis.get(version)
+                    if row is None:
+                        continue
+                    if row.get("growthBytesPerHour") is not None:
+                        growth.add_metric(labels, row["growthBytesPerHour"] / 3600)
+                    if row.get("timeToOOMSeconds") is not None:
+                        time_to_oom.add_metric(labels, row["timeToOOMSeconds"])
+                    for state in VERDICTS:
+                        verdict.add_metric([*labels, state], 1.0 if row.get("verdict") == state else 0.0)
+                rec = watched.recommendation
+                if rec is not None:
+                    recommendation.add_metric(
+                        [
+                            ns,
+                            name,
+                            str(rec.get("workload") or name),
+                            str(rec.get("action")),
+                            str(rec.get("fromVersion") or ""),
+                            str(rec.get("toVersion") or ""),
+                        ],
+                        1.0,
+                    )
+                if watched.last_analysis is not None:
+                    last_success.add_metric([ns, name], watched.last_analysis.timestamp())
+        yield from (kills, pod_seconds, growth, time_to_oom, verdict, recommendation, last_success)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Info, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
 
 from leakwatch import __version__
 
@@ -21,6 +21,26 @@ RECONCILES = Counter(
     "leakwatch_reconciles_total",
     "LeakWatch reconciliations, by result.",
     ["result"],
+    registry=REGISTRY,
+)
+
+
+PROMETHEUS_QUERIES = Counter(
+    "leakwatch_prometheus_queries",
+    "Prometheus HTTP API calls, by result.",
+    ["result"],
+    registry=REGISTRY,
+)
+ANALYSIS_DURATION = Histogram(
+    "leakwatch_analysis_duration_seconds",
+    "One analysis cycle of one LeakWatch: sampling and analysis.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    registry=REGISTRY,
+)
+ANALYSIS_ERRORS = Counter(
+    "leakwatch_analysis_errors",
+    "Analysis cycles that failed, by reason.",
+    ["reason"],
     registry=REGISTRY,
 )
 

@@ -19,83 +19,9 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
-from leakwatch.core.pods import ContainerSpec, ContainerState, OwnerRef, PodInfo, Termination
+from leakwatch.core.pods import PodInfo, pod_info
 
 log = logging.getLogger(__name__)
-
-_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
-_SKIPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
-
-
-def parse_quantity(text: str | None) -> float | None:
-    if not text:
-        return None
-    for suffix in sorted(_UNITS, key=len, reverse=True):
-        if text.endswith(suffix):
-            return float(text[: -len(suffix)]) * _UNITS[suffix]
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _termination(state: dict[str, Any] | None) -> Termination | None:
-    terminated = (state or {}).get("terminated")
-    if not terminated:
-        return None
-    return Termination(
-        reason=terminated.get("reason") or "",
-        finished_at=terminated.get("finishedAt") or terminated.get("startedAt") or "",
-        exit_code=int(terminated.get("exitCode") or 0),
-    )
-
-
-def _container_states(statuses: list[dict[str, Any]] | None, init: bool) -> list[ContainerState]:
-    return [
-        ContainerState(
-            name=s["name"],
-            restart_count=int(s.get("restartCount") or 0),
-            last_terminated=_termination(s.get("lastState")),
-            current_terminated=_termination(s.get("state")),
-            init=init,
-        )
-        for s in statuses or []
-    ]
-
-
-def _container_specs(containers: list[dict[str, Any]] | None) -> list[ContainerSpec]:
-    return [
-        ContainerSpec(
-            name=c["name"],
-            image=c.get("image", ""),
-            env=tuple((e["name"], e["value"]) for e in c.get("env") or [] if "value" in e),
-            memory_limit_bytes=parse_quantity(((c.get("resources") or {}).get("limits") or {}).get("memory")),
-        )
-        for c in containers or []
-    ]
-
-
-def pod_info(raw: dict[str, Any], deleted: bool = False) -> PodInfo:
-    """Keep what attribution and accounting need of a pod in its JSON form."""
-    meta, spec, status = raw["metadata"], raw.get("spec") or {}, raw.get("status") or {}
-    owner = next((o for o in meta.get("ownerReferences") or [] if o.get("controller")), None)
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in _SKIPPED_ANNOTATIONS}
-    return PodInfo(
-        namespace=meta["namespace"],
-        name=meta["name"],
-        uid=meta["uid"],
-        labels=dict(meta.get("labels") or {}),
-        annotations=annotations,
-        owner=OwnerRef(owner["kind"], owner["name"], owner["uid"]) if owner else None,
-        containers=tuple(_container_specs(spec.get("initContainers")) + _container_specs(spec.get("containers"))),
-        statuses=tuple(
-            _container_states(status.get("initContainerStatuses"), init=True)
-            + _container_states(status.get("containerStatuses"), init=False)
-        ),
-        started_at=status.get("startTime"),
-        deleted=deleted,
-    )
-
 
 PodHandler = Callable[[PodInfo], None]
 SyncHandler = Callable[[str | None, set[str]], None]

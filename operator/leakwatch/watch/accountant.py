@@ -14,12 +14,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from leakwatch.api import API_VERSION
+from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.api.leakwatch import LeakWatchSpec
 from leakwatch.core.attribution import UNKNOWN, read_version
-from leakwatch.core.conditions import DEGRADED, ConditionUpdate, merge_conditions
+from leakwatch.core.conditions import DEGRADED, ROLLBACK_RECOMMENDED, ConditionUpdate, merge_conditions, rfc3339
+from leakwatch.core.decide import Decision, recommendation_status
 from leakwatch.core.oom import Ledger, OOMKill
 from leakwatch.core.pods import PodInfo
 from leakwatch.core.summary import ledger_status
@@ -42,15 +44,43 @@ class Watched:
     ledger: Ledger
     conditions: list[dict[str, Any]]
     version_problems: dict[str, str] = field(default_factory=dict)  # pod uid -> why its version is unknown
+    # The last successful analysis; kept as it is while Prometheus is unreachable, so missing data
+    # never flips a verdict.
+    analysis: dict[str, dict[str, Any]] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    last_analysis: datetime | None = None
+    recommendation: dict[str, Any] | None = None
+    last_action: dict[str, Any] | None = None
 
     def selects(self, pod: PodInfo) -> bool:
         return self.spec is not None and pod.namespace == self.namespace and self.spec.selector.matches(pod.labels)
 
 
+@dataclass(frozen=True)
+class AnalysisOutcome:
+    rows: dict[str, dict[str, Any]]  # per-version status fields
+    fields: dict[str, Any]  # verdict, suspectVersion
+    leak: ConditionUpdate  # LeakSuspected
+    decision: Decision
+    workload: str
+
+
+class WorkloadLookup(Protocol):
+    def deployment_uid(self, namespace: str, name: str) -> str | None: ...
+
+
 class Accountant:
-    def __init__(self, status: StatusWriter, events: EventPoster, clock: Clock = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        status: StatusWriter,
+        events: EventPoster,
+        clock: Clock = lambda: datetime.now(UTC),
+        workloads: WorkloadLookup | None = None,
+    ) -> None:
         self.status = status
         self.events = events
+        self.workloads = workloads
+        self.advisories: dict[str, LeakAdvisorySpec] = {}
         self.clock = clock
         self.lock = threading.RLock()
         self.watched: dict[tuple[str, str], Watched] = {}
@@ -67,9 +97,16 @@ class Accountant:
             watched = self.watched.get((namespace, name))
             if watched is None or watched.uid != uid:
                 watched = Watched(
-                    namespace, name, uid, generation, parsed,
-                    Ledger.from_status(status.get("ledger")), list(status.get("conditions", [])),
-                )  # fmt: skip
+                    namespace,
+                    name,
+                    uid,
+                    generation,
+                    parsed,
+                    Ledger.from_status(status.get("ledger")),
+                    list(status.get("conditions", [])),
+                    recommendation=status.get("recommendation"),
+                    last_action=status.get("lastAction"),
+                )
                 self.watched[(namespace, name)] = watched
             watched.spec, watched.generation = parsed, generation
             updates = [ready]
@@ -84,6 +121,106 @@ class Accountant:
                     self._prune(watched)
             self._publish(watched, kills)
             return parsed is not None
+
+    def record_analysis(
+        self,
+        namespace: str,
+        name: str,
+        uid: str,
+        outcome: AnalysisOutcome | str,
+    ) -> None:
+        """Store an analysis and its recommendation or, given a string, the reason it failed:
+        Degraded, with the previous verdicts and recommendation left exactly as they were."""
+        with self.lock:
+            watched = self.watched.get((namespace, name))
+            if watched is None or watched.uid != uid:
+                return  # deleted (or replaced) while it was being analysed: keep nothing
+            if isinstance(outcome, str):
+                self._set_conditions(watched, [ConditionUpdate(DEGRADED, "True", "PrometheusUnavailable", outcome)])
+                self._publish(watched, [])
+                return
+            watched.analysis, watched.summary = outcome.rows, outcome.fields
+            watched.last_analysis = self.clock()
+            changed = self._recommend(watched, outcome)
+            self._set_conditions(
+                watched,
+                [outcome.leak, ConditionUpdate(DEGRADED, "False", "AsExpected", "memory analysis succeeded")],
+            )
+            self._publish(watched, [])
+            if changed:
+                self._announce_recommendation(watched, outcome.workload)
+
+    def _recommend(self, watched: Watched, outcome: AnalysisOutcome) -> bool:
+        """Keep the recommendation (and its `since`) unless what it says changed; True if it did."""
+        decision = outcome.decision
+        previous = watched.recommendation or {}
+        same = (previous.get("action"), previous.get("fromVersion"), previous.get("toVersion")) == (
+            decision.action,
+            decision.from_version,
+            decision.to_version,
+        )
+        since = str(previous["since"]) if same and previous.get("since") else rfc3339(self.clock())
+        watched.recommendation = recommendation_status(decision, outcome.workload, since)
+        recommended = decision.action in ("Upgrade", "Rollback")
+        condition = ConditionUpdate(
+            ROLLBACK_RECOMMENDED, "True" if recommended else "False", decision.reason, decision.summary
+        )
+        self._set_conditions(watched, [condition])
+        return not same and decision.action != "None"
+
+    def _announce_recommendation(self, watched: Watched, workload: str) -> None:
+        rec = watched.recommendation or {}
+        key = f"recommendation/{rec.get('action')}/{rec.get('fromVersion')}/{rec.get('toVersion')}"
+        reason = f"{rec.get('action')}Recommended"
+        self.events.post(
+            ObjectRef(API_VERSION, "LeakWatch", watched.namespace, watched.name, watched.uid),
+            key=key,
+            reason=reason,
+            message=str(rec.get("summary")),
+        )
+        deployment = self.workloads.deployment_uid(watched.namespace, workload) if self.workloads else None
+        if deployment is not None:
+            self.events.post(
+                ObjectRef("apps/v1", "Deployment", watched.namespace, workload, deployment),
+                key=key,
+                reason=reason,
+                message=str(rec.get("summary")),
+            )
+
+    def record_action(self, namespace: str, name: str, uid: str, entry: dict[str, Any]) -> None:
+        """Store what Auto mode did or why it did not; announce it once per distinct outcome."""
+        with self.lock:
+            watched = self.watched.get((namespace, name))
+            if watched is None or watched.uid != uid:
+                return
+            previous = watched.last_action or {}
+            fields = ("reason", "fromVersion", "toVersion", "revision", "actedAt")
+            news = any(previous.get(f) != entry.get(f) for f in fields)
+            watched.last_action = {k: v for k, v in entry.items() if v is not None}
+            self._publish(watched, [])
+            if not news:
+                return
+            key = "action/" + "/".join(str(entry.get(f)) for f in fields)
+            reason = "AutoRollback" if entry["reason"] == "AutoRollback" else f"AutoRollback{entry['reason']}"
+            subjects = [ObjectRef(API_VERSION, "LeakWatch", namespace, name, uid)]
+            deployment = self.workloads.deployment_uid(namespace, entry["workload"]) if self.workloads else None
+            if deployment is not None:
+                subjects.append(ObjectRef("apps/v1", "Deployment", namespace, entry["workload"], deployment))
+            for subject in subjects:
+                self.events.post(
+                    subject,
+                    key=key,
+                    reason=reason,
+                    message=entry["message"],
+                    warning=entry["reason"] not in ("AutoRollback", "DryRun"),
+                )
+
+    def set_advisory(self, name: str, spec: LeakAdvisorySpec | None) -> None:
+        with self.lock:
+            if spec is None:
+                self.advisories.pop(name, None)
+            else:
+                self.advisories[name] = spec
 
     def forget(self, namespace: str, name: str) -> None:
         with self.lock:
@@ -164,8 +301,15 @@ class Accountant:
         status = {
             "observedGeneration": watched.generation,
             "conditions": watched.conditions,
-            **ledger_status(watched.ledger, self.clock()),
+            **ledger_status(watched.ledger, self.clock(), watched.analysis),
+            **watched.summary,
         }
+        if watched.last_analysis is not None:
+            status["lastAnalysisTime"] = rfc3339(watched.last_analysis)
+        if watched.recommendation is not None:
+            status["recommendation"] = watched.recommendation
+        if watched.last_action is not None:
+            status["lastAction"] = watched.last_action
         if not self.status.patch(watched.namespace, watched.name, status):
             self.watched.pop((watched.namespace, watched.name), None)  # deleted under us: keep nothing
             return
@@ -178,8 +322,9 @@ class Accountant:
         message = f"container {kill.container} of pod {kill.pod_name} (version {kill.version}) was OOMKilled {when}"
         key = f"{kill.pod_uid}/{kill.container}/{kill.finished_at or f'inferred-{kill.restart_count}'}"
         if pod is not None and pod.owner is not None:
-            owner = ObjectRef(_owner_api_version(pod.owner.kind), pod.owner.kind, pod.namespace, pod.owner.name,
-                              pod.owner.uid)  # fmt: skip
+            owner = ObjectRef(
+                _owner_api_version(pod.owner.kind), pod.owner.kind, pod.namespace, pod.owner.name, pod.owner.uid
+            )
         else:
             owner = ObjectRef("v1", "Pod", watched.namespace, kill.pod_name, kill.pod_uid)
         self.events.post(owner, key=key, reason="OOMKilled", message=message)
@@ -190,9 +335,10 @@ class Accountant:
             message=f"{kill.workload}: {message}",
         )
 
-    def snapshot(self) -> list[tuple[str, str, Ledger]]:
+    def snapshot(self) -> list[Watched]:
+        """The watched LeakWatches, for readers in other threads (metrics, the analyser)."""
         with self.lock:
-            return [(w.namespace, w.name, w.ledger) for w in self.watched.values()]
+            return list(self.watched.values())
 
 
 def _owner_api_version(kind: str) -> str:

@@ -9,16 +9,23 @@ from typing import Any
 
 import kopf
 from kubernetes import client
+from pydantic import ValidationError
 
 from leakwatch.api import GROUP
+from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.config import Settings
+from leakwatch.core.validation import describe_validation_error
 from leakwatch.publish import metrics
-from leakwatch.publish.collector import LedgerCollector
+from leakwatch.publish.collector import LeakWatchCollector
 from leakwatch.publish.events import EventPoster
+from leakwatch.publish.rollback import Rollbacks
 from leakwatch.publish.status import StatusWriter
 from leakwatch.sample.kube import api_client
 from leakwatch.sample.pods import PodWatch
+from leakwatch.sample.prometheus import PrometheusClient
+from leakwatch.sample.workloads import Workloads
 from leakwatch.watch.accountant import Accountant
+from leakwatch.watch.analyser import Analyser
 
 log = logging.getLogger(__name__)
 
@@ -38,20 +45,33 @@ def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     config = Settings()
     api = api_client()
     core = client.CoreV1Api(api)
-    accountant = Accountant(StatusWriter(client.CustomObjectsApi(api)), EventPoster(core))
-    metrics.REGISTRY.register(LedgerCollector(accountant.snapshot))
+    accountant = Accountant(
+        StatusWriter(client.CustomObjectsApi(api)), EventPoster(core), workloads=Workloads(client.AppsV1Api(api))
+    )
+    metrics.REGISTRY.register(LeakWatchCollector(accountant))
     namespaces: list[str | None] = list(config.namespaces) or [None]
     watches = [PodWatch(core, namespace, accountant.on_pod, accountant.on_synced) for namespace in namespaces]
     for watch in watches:
         watch.start()
+    analyser = Analyser(
+        accountant,
+        PrometheusClient(config.prometheus_url),
+        config.analysis_interval_seconds,
+        config.time_scale,
+        Rollbacks(client.AppsV1Api(api)),
+    )
+    analyser.start()
     memo.accountant = accountant
     memo.pod_watches = watches
+    memo.analyser = analyser
 
 
 @kopf.on.cleanup()
 def stop(memo: kopf.Memo, **_: Any) -> None:
     for watch in memo.get("pod_watches", []):
         watch.stop()
+    if "analyser" in memo:
+        memo.analyser.stop()
 
 
 @kopf.on.resume(GROUP, "leakwatches")
@@ -63,10 +83,30 @@ async def reconcile_spec(
     accountant: Accountant = memo.accountant
     usable = await asyncio.to_thread(
         accountant.apply_spec,
-        meta["namespace"], meta["name"], uid, int(meta.get("generation") or 0), dict(spec), dict(status),
-    )  # fmt: skip
+        meta["namespace"],
+        meta["name"],
+        uid,
+        int(meta.get("generation") or 0),
+        dict(spec),
+        dict(status),
+    )
     metrics.RECONCILES.labels(result="ok" if usable else "invalid").inc()
     _publish_ready_gauge(accountant)
+
+
+@kopf.on.event(GROUP, "leakadvisories")
+def follow_advisory(
+    type: str | None, spec: kopf.Spec, name: str, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+) -> None:
+    # An event handler, not create/update: those store kopf's state on the object, and the operator
+    # only ever needs to read advisories (its RBAC grants no more).
+    parsed = None
+    if type != "DELETED":
+        try:
+            parsed = LeakAdvisorySpec.model_validate(dict(spec))
+        except ValidationError as err:  # the schema refuses most of this; say what is left
+            logger.warning("LeakAdvisory %s is ignored: %s", name, describe_validation_error(err))
+    memo.accountant.set_advisory(name, parsed)
 
 
 @kopf.on.delete(GROUP, "leakwatches", optional=True)

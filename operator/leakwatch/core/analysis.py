@@ -1,0 +1,507 @@
+"""Leak detection on container memory series: pure functions of the samples, no I/O, no clock.
+
+The path from samples to a verdict:
+
+1. `split_segments` cuts a pod's series at restarts and scrape gaps: a leak is growth within one run
+   of a container, and a restart's drop must not read as a trend.
+2. `analyse_segment` takes the lower envelope (the minimum per time bucket), so a GC sawtooth, whose
+   peaks come and go, cannot pass for growth: only a rising floor does. It fits a Theil-Sen line
+   and tests it with Kendall's tau, both from SciPy. Growth that started inside the segment (a
+   rollout, a feature flag) is located with `ruptures` so that the slope describes the growth and
+   not the flat before it. Growth that slows down (warm-up, cache fill, converging fragmentation)
+   is "plateaued", not a leak; so is a single step (a traffic ramp, a held spike), whose floor rises
+   in one half of the span only. A segment is only called leaking once the growth has lasted long
+   enough for its extrapolation to the limit to be believable: predicting 20 hours ahead from one
+   hour of data is how warm-ups and converging growth turn into false alarms.
+3. `verdict_for_version` combines the segments of every pod of one version with its OOMKills.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import ruptures  # type: ignore[import-untyped]
+from scipy import optimize, stats
+
+FloatArray = npt.NDArray[np.float64]
+Sensitivity = Literal["Low", "Medium", "High"]
+Verdict = Literal["Leaking", "Stable", "InsufficientData"]
+
+MIB: Final = float(2**20)
+HOUR: Final = 3600.0
+
+# Below these a segment is too short to say anything about its trend.
+MIN_SEGMENT_SAMPLES: Final = 10
+MIN_ENVELOPE_BUCKETS: Final = 6
+# About four dozen buckets: enough for Kendall's tau to reach p < 0.001 on a real trend, few enough
+# that each bucket spans several GC cycles, and Theil-Sen (quadratic in the points) stays cheap.
+ENVELOPE_BUCKETS: Final = 48
+MIN_BUCKET_SECONDS: Final = 300.0
+# The container is OOMKilled when a peak, not the floor, reaches the limit.
+PEAK_QUANTILE: Final = 0.99
+SLOPE_CONFIDENCE: Final = 0.95
+# Growth "starts" at a change point only when the slope before it was at most this share of after.
+FLAT_BEFORE_ONSET_RATIO: Final = 0.3
+# Each half of the growth must rise at least this share of the whole's slope.
+UNEVEN_GROWTH_RATIO: Final = 0.5
+# A fitted bend whose decay time is many times the observed span is a straight line plus noise.
+MAX_DECAY_OVER_SPAN: Final = 2.5
+
+
+@dataclass(frozen=True)
+class DetectionThresholds:
+    """What one sensitivity level asks of a growing segment before it is called leaking."""
+
+    significance: float  # one-sided Kendall p-value below which the growth is real
+    # How monotone the floor must be. One step, however big, gives a tau of at most 0.5 (only the
+    # pairs across it agree); a leak keeps rising and gives more.
+    min_tau: float
+    min_growth_seconds: float  # growth must have lasted at least this long
+    # Growth that sets in after a flat stretch is also what a morning traffic ramp looks like: it
+    # has to outlast one.
+    min_growth_after_change_seconds: float
+    # Extrapolate at most this many times the observed growth span: a segment that would reach its
+    # limit in 20 h needs 20 h / max_extrapolation of growth behind it.
+    max_extrapolation: float
+
+
+THRESHOLDS: Final[dict[str, DetectionThresholds]] = {
+    "Low": DetectionThresholds(
+        significance=0.001,
+        min_tau=0.7,
+        min_growth_seconds=4 * HOUR,
+        min_growth_after_change_seconds=6 * HOUR,
+        max_extrapolation=3.0,
+    ),
+    "Medium": DetectionThresholds(
+        significance=0.001,
+        min_tau=0.6,
+        min_growth_seconds=3 * HOUR,
+        min_growth_after_change_seconds=4 * HOUR,
+        max_extrapolation=4.0,
+    ),
+    "High": DetectionThresholds(
+        significance=0.01,
+        min_tau=0.5,
+        min_growth_seconds=2 * HOUR,
+        min_growth_after_change_seconds=3 * HOUR,
+        max_extrapolation=6.0,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Samples:
+    """One container's memory series, time-ordered: `t` in unix seconds, `v` in bytes."""
+
+    t: FloatArray
+    v: FloatArray
+
+    def __post_init__(self) -> None:
+        t = np.asarray(self.t, dtype=np.float64)
+        v = np.asarray(self.v, dtype=np.float64)
+        if t.ndim != 1 or t.shape != v.shape:
+            raise ValueError(f"t and v must be 1-D arrays of one length, got shapes {t.shape} and {v.shape}")
+        object.__setattr__(self, "t", t)
+        object.__setattr__(self, "v", v)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    @property
+    def span_seconds(self) -> float:
+        return float(self.t[-1] - self.t[0]) if len(self.t) else 0.0
+
+    def since(self, start: float) -> Samples:
+        keep = self.t >= start
+        return Samples(self.t[keep], self.v[keep])
+
+
+@dataclass(frozen=True)
+class SegmentAnalysis:
+    start: float
+    end: float
+    n: int
+    slope_bytes_per_second: float  # Theil-Sen on the lower envelope of the growth part
+    slope_low: float  # 95% confidence interval of that slope
+    slope_high: float
+    kendall_tau: float
+    p_value: float  # one-sided: the floor rises
+    plateaued: bool  # it grew, and the growth is levelling off
+    time_to_limit_seconds: float | None  # from `end`; None without a limit or significant growth
+    confidence: float  # 0..1, in the `leaking` call as made (leak or not)
+    leaking: bool
+    growth_start: float = math.nan  # where the analysed growth begins (segment start, or a change point)
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.end - self.start
+
+    @property
+    def analysable(self) -> bool:
+        return self.n >= MIN_SEGMENT_SAMPLES and not math.isnan(self.growth_start)
+
+
+@dataclass(frozen=True)
+class VersionVerdict:
+    version: str
+    verdict: Verdict
+    growth_bytes_per_second: float | None
+    time_to_oom_seconds: float | None
+    confidence: float
+    evidence: list[str]
+
+
+# --- segments ----------------------------------------------------------------------------------
+
+
+def split_segments(samples: Samples, *, max_gap_seconds: float, reset_drop_fraction: float = 0.3) -> list[Samples]:
+    """Cut at restarts and counter resets (a drop of more than `reset_drop_fraction` of the previous
+    value from one sample to the next) and at gaps longer than `max_gap_seconds`."""
+    if len(samples) == 0:
+        return []
+    t, v = samples.t, samples.v
+    gap = np.diff(t) > max_gap_seconds
+    reset = v[1:] < v[:-1] * (1.0 - reset_drop_fraction)
+    cuts = np.flatnonzero(gap | reset) + 1
+    bounds = np.concatenate(([0], cuts, [len(t)]))
+    return [Samples(t[a:b], v[a:b]) for a, b in itertools.pairwise(bounds)]
+
+
+def lower_envelope(samples: Samples, *, buckets: int = ENVELOPE_BUCKETS) -> Samples:
+    """The minimum of each time bucket, at the bucket's mean time. Buckets are anchored at the last
+    sample, so the newest bucket is always full; an oldest bucket with under half the usual number
+    of samples is dropped, as its minimum would sit too high."""
+    if len(samples) == 0:
+        return samples
+    width = max(MIN_BUCKET_SECONDS, samples.span_seconds / buckets)
+    t, v = samples.t, samples.v
+    bucket = np.floor((t[-1] - t) / width).astype(np.intp)  # counted back from the newest sample
+    starts = np.flatnonzero(np.concatenate(([True], bucket[1:] != bucket[:-1])))
+    counts = np.diff(np.concatenate((starts, [len(t)])))
+    minima = np.minimum.reduceat(v, starts)
+    centres = np.add.reduceat(t, starts) / counts
+    keep = counts >= 0.5 * np.median(counts)
+    return Samples(centres[keep], minima[keep])
+
+
+# --- trend -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Trend:
+    slope: float
+    level_at_end: float  # the fitted line at the last envelope point's time reference
+    low: float
+    high: float
+    tau: float
+    p_value: float
+
+
+def _trend(envelope: Samples, end: float) -> _Trend:
+    x = envelope.t - end  # seconds before the end: the intercept is the level at the end
+    fit = stats.theilslopes(envelope.v, x, alpha=SLOPE_CONFIDENCE)
+    kendall = stats.kendalltau(x, envelope.v, alternative="greater")
+    tau, p_value = float(kendall.statistic), float(kendall.pvalue)
+    if not math.isfinite(tau):  # a constant series has no ranks to correlate
+        tau, p_value = 0.0, 1.0
+    return _Trend(
+        slope=float(fit.slope),
+        level_at_end=float(fit.intercept),
+        low=float(fit.low_slope),
+        high=float(fit.high_slope),
+        tau=tau,
+        p_value=p_value,
+    )
+
+
+def _slope(envelope: Samples) -> tuple[float, float]:
+    """Theil-Sen slope and the top of its confidence interval."""
+    fit = stats.theilslopes(envelope.v, envelope.t - envelope.t[-1], alpha=SLOPE_CONFIDENCE)
+    return float(fit.slope), float(fit.high_slope)
+
+
+def _change_point_onset(envelope: Samples, min_piece: int) -> float | None:
+    """Where a flat stretch turns into growth: the best single break of a two-piece linear fit
+    (ruptures, exact dynamic programming), kept only when the slope before it is small next to the
+    slope after it. The onset is where the two Theil-Sen lines cross, near the break."""
+    n = len(envelope)
+    if n < 2 * min_piece:
+        return None
+    hours = (envelope.t - envelope.t[0]) / HOUR
+    signal = np.column_stack((envelope.v, hours, np.ones(n)))
+    breaks = ruptures.Dynp(model="linear", min_size=min_piece, jump=1).fit(signal).predict(n_bkps=1)
+    split = int(breaks[0])
+    before = Samples(envelope.t[:split], envelope.v[:split])
+    after = Samples(envelope.t[split:], envelope.v[split:])
+    before_fit = stats.theilslopes(before.v, before.t - before.t[-1])
+    after_fit = stats.theilslopes(after.v, after.t - before.t[-1])
+    slope_before, slope_after = float(before_fit.slope), float(after_fit.slope)
+    if slope_after <= 0 or slope_before >= FLAT_BEFORE_ONSET_RATIO * slope_after:
+        return None
+    crossing = (float(before_fit.intercept) - float(after_fit.intercept)) / (slope_after - slope_before)
+    return float(np.clip(before.t[-1] + crossing, before.t[-1], after.t[0]))
+
+
+def onset_of_growth(samples: Samples, *, sensitivity: Sensitivity = "Medium") -> float | None:
+    """When the floor of one series (one segment: no restarts inside) began to rise: None when it
+    does not rise significantly, the first sample's time when it rose all along, else the change
+    point between a flat stretch and growth (to tell which version was running when growth began)."""
+    thresholds = _thresholds(sensitivity)
+    if len(samples) < MIN_SEGMENT_SAMPLES:
+        return None
+    envelope = lower_envelope(samples)
+    if len(envelope) < MIN_ENVELOPE_BUCKETS:
+        return None
+    whole = _trend(envelope, samples.t[-1])
+    if whole.slope <= 0 or whole.p_value >= thresholds.significance:
+        return None
+    onset = _change_point_onset(envelope, min_piece=max(4, len(envelope) // 8))
+    return float(samples.t[0]) if onset is None else onset
+
+
+# --- one segment -------------------------------------------------------------------------------
+
+
+def _thresholds(sensitivity: str) -> DetectionThresholds:
+    try:
+        return THRESHOLDS[sensitivity]
+    except KeyError:
+        raise ValueError(f"sensitivity must be one of {', '.join(THRESHOLDS)}, got {sensitivity!r}") from None
+
+
+def _not_enough(seg: Samples) -> SegmentAnalysis:
+    return SegmentAnalysis(
+        start=float(seg.t[0]) if len(seg) else math.nan,
+        end=float(seg.t[-1]) if len(seg) else math.nan,
+        n=len(seg),
+        slope_bytes_per_second=0.0,
+        slope_low=0.0,
+        slope_high=0.0,
+        kendall_tau=0.0,
+        p_value=1.0,
+        plateaued=False,
+        time_to_limit_seconds=None,
+        confidence=0.0,
+        leaking=False,
+    )
+
+
+def _evenly_grown(envelope: Samples, slope: float) -> bool:
+    """A leak's floor rises in both halves of the span. One step (a traffic ramp, a spike that was
+    held, a cache warmed by one batch) leaves one half flat while the whole still has a slope."""
+    half = len(envelope) // 2
+    if half < 3:
+        return True
+    early, _ = _slope(Samples(envelope.t[:half], envelope.v[:half]))
+    recent, _ = _slope(Samples(envelope.t[half:], envelope.v[half:]))
+    return min(early, recent) >= UNEVEN_GROWTH_RATIO * slope
+
+
+def _saturating(x: FloatArray, floor: float, rise: float, rate: float) -> FloatArray:
+    return floor + rise * (1.0 - np.exp(-rate * x))
+
+
+def _remaining_rise(envelope: Samples) -> float:
+    """Bytes still to come if the growth converges: the best fit of `floor + rise * (1 - exp(-rate * t))`
+    (SciPy's curve_fit). Warm-up, cache fill and allocator fragmentation slow down like this; on a
+    leak the fit finds no bend, or one so slow that the limit comes first. inf: no convergence seen.
+
+    No significance test: a bend found by chance on a leak only postpones its detection by a cycle,
+    while a converging series must be spared at every cycle, long before its bend is significant."""
+    x = (envelope.t - envelope.t[0]) / HOUR
+    scale = float(np.ptp(envelope.v))
+    if len(envelope) < 2 * MIN_ENVELOPE_BUCKETS or scale <= 0 or x[-1] <= 0:
+        return math.inf
+    y = (envelope.v - envelope.v[0]) / scale  # unit scale keeps Levenberg-Marquardt well conditioned
+    guess = (0.0, 2.0 * max(float(y[-1]), 0.1), 1.0 / float(x[-1]))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optimize.OptimizeWarning)  # no covariance needed
+            params, _ = optimize.curve_fit(_saturating, x, y, p0=guess, maxfev=2000)
+    except (RuntimeError, ValueError):
+        return math.inf
+    _, rise, rate = (float(p) for p in params)
+    if not (rise > 0 and rate > 0) or 1.0 / rate > MAX_DECAY_OVER_SPAN * float(x[-1]):
+        return math.inf
+    return rise * math.exp(-rate * float(x[-1])) * scale
+
+
+def analyse_segment(seg: Samples, *, limit_bytes: float | None, sensitivity: str = "Medium") -> SegmentAnalysis:
+    """Is this run of a container leaking? `seg` must hold no restart (see `split_segments`)."""
+    thresholds = _thresholds(sensitivity)
+    if len(seg) < MIN_SEGMENT_SAMPLES:
+        return _not_enough(seg)
+    end = float(seg.t[-1])
+    envelope = lower_envelope(seg)
+    if len(envelope) < MIN_ENVELOPE_BUCKETS:
+        return _not_enough(seg)
+
+    growth_start = float(seg.t[0])
+    whole = _trend(envelope, end)
+    if (
+        whole.slope > 0
+        and whole.p_value < thresholds.significance
+        and seg.span_seconds >= 2 * thresholds.min_growth_seconds
+    ):
+        onset = _change_point_onset(envelope, min_piece=max(4, len(envelope) // 8))
+        if onset is not None:
+            growth_start = onset
+    growth = seg.since(growth_start) if growth_start > seg.t[0] else seg
+    growth_envelope = lower_envelope(growth) if growth is not seg else envelope
+    if len(growth_envelope) < MIN_ENVELOPE_BUCKETS:
+        growth, growth_envelope, growth_start = seg, envelope, float(seg.t[0])
+    trend = _trend(growth_envelope, end) if growth is not seg else whole
+
+    significant = trend.slope > 0 and trend.low > 0 and trend.p_value < thresholds.significance
+    significant = significant and trend.tau >= thresholds.min_tau
+    evenly_grown = _evenly_grown(growth_envelope, trend.slope) if trend.slope > 0 else True
+
+    fitted = trend.level_at_end + trend.slope * (growth.t - end)
+    peak_excursion = max(0.0, float(np.quantile(growth.v - fitted, PEAK_QUANTILE)))
+    peak_at_end = trend.level_at_end + peak_excursion
+    plateaued = False
+    if trend.slope > 0 and trend.p_value < thresholds.significance:
+        # Converging: the growth still to come stops short of the limit (or, without a limit, adds
+        # less than has already been added).
+        remaining = _remaining_rise(growth_envelope)
+        if limit_bytes is not None:
+            plateaued = peak_at_end + remaining < limit_bytes
+        else:
+            plateaued = remaining < trend.slope * (end - growth_start)
+    time_to_limit: float | None = None
+    if limit_bytes is not None and trend.slope > 0 and trend.p_value < thresholds.significance:
+        time_to_limit = max(0.0, (limit_bytes - peak_at_end) / trend.slope)
+
+    # Without a limit, the horizon that must be believable is the time to double the floor.
+    if time_to_limit is not None:
+        horizon = time_to_limit
+    elif trend.slope > 0:
+        horizon = max(trend.level_at_end, 0.0) / trend.slope
+    else:
+        horizon = math.inf
+    growth_span = end - growth_start
+    changed = growth_start > seg.t[0]
+    min_span = thresholds.min_growth_after_change_seconds if changed else thresholds.min_growth_seconds
+    required_span = max(min_span, horizon / thresholds.max_extrapolation)
+    leaking = significant and evenly_grown and not plateaued and growth_span >= required_span
+
+    # Evidence for a leak: monotone growth, seen for long enough next to what it predicts.
+    history = min(1.0, growth_span / required_span) if math.isfinite(required_span) else 0.0
+    leak_score = max(0.0, trend.tau) * history * (1.0 - trend.p_value)
+    if plateaued or not evenly_grown:
+        leak_score *= 0.5
+    confidence = leak_score if leaking else 1.0 - leak_score
+
+    return SegmentAnalysis(
+        start=float(seg.t[0]),
+        end=end,
+        n=len(seg),
+        slope_bytes_per_second=trend.slope,
+        slope_low=trend.low,
+        slope_high=trend.high,
+        kendall_tau=trend.tau,
+        p_value=trend.p_value,
+        plateaued=plateaued,
+        time_to_limit_seconds=time_to_limit,
+        confidence=float(np.clip(confidence, 0.0, 1.0)),
+        leaking=leaking,
+        growth_start=growth_start,
+    )
+
+
+# --- one version -------------------------------------------------------------------------------
+
+
+def mib_per_hour(bytes_per_second: float) -> str:
+    return f"{bytes_per_second * HOUR / MIB:.1f} MiB/h"
+
+
+def human_duration(seconds: float) -> str:
+    if seconds < 2 * HOUR:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 72 * HOUR:
+        return f"{seconds / HOUR:.1f} hours"
+    return f"{seconds / (24 * HOUR):.1f} days"
+
+
+def _p_text(p_value: float) -> str:
+    return "p<0.001" if p_value < 0.001 else f"p={p_value:.3f}"
+
+
+def _runs(count: int) -> str:
+    return f"{count} container run" + ("" if count == 1 else "s")
+
+
+def verdict_for_version(
+    version: str,
+    segments: Sequence[SegmentAnalysis],
+    *,
+    oom_kills: int,
+    pod_hours: float,
+    oom_threshold: int,
+    min_observed_seconds: float = 1800,
+) -> VersionVerdict:
+    """One verdict from every analysed segment (each pod's runs) of one version and its OOMKills.
+    Any one leaking run makes the version leak: a leak may hit only the replica that gets the
+    requests taking the leaking path. OOMKills at or above the threshold are enough on their own."""
+    analysable = [s for s in segments if s.analysable]
+    leaking = [s for s in analysable if s.leaking]
+    longest = max((s.duration_seconds for s in segments), default=0.0)
+    evidence: list[str] = []
+
+    growth: float | None = None
+    time_to_oom: float | None = None
+    confidence = 0.0
+    if leaking:
+        growth = float(np.median([s.slope_bytes_per_second for s in leaking]))
+        median_tau = float(np.median([s.kendall_tau for s in leaking]))
+        worst_p = max(s.p_value for s in leaking)
+        evidence.append(
+            f"{len(leaking)} of {_runs(len(analysable))} grow {mib_per_hour(growth)} on the lower envelope "
+            f"(tau {median_tau:.2f}, {_p_text(worst_p)})"
+        )
+        limits = [s.time_to_limit_seconds for s in leaking if s.time_to_limit_seconds is not None]
+        if limits:
+            time_to_oom = min(limits)
+            evidence.append(f"at that rate the first reaches its memory limit in {human_duration(time_to_oom)}")
+        confidence = 1.0 - float(np.prod([1.0 - s.confidence for s in leaking]))
+
+    oom_evidence = oom_kills >= oom_threshold
+    if oom_kills:
+        evidence.append(
+            f"{oom_kills} OOMKill{'s' if oom_kills != 1 else ''} in {pod_hours:.1f} pod-hours "
+            f"(threshold {oom_threshold})"
+        )
+    if oom_evidence:
+        # Each kill past the threshold leaves less room for bad luck (a one-off spike, a noisy neighbour).
+        oom_confidence = 1.0 - 0.1 * oom_threshold / oom_kills
+        return VersionVerdict(version, "Leaking", growth, time_to_oom, max(confidence, oom_confidence), evidence)
+
+    if longest < min_observed_seconds:
+        evidence.append(
+            f"only {human_duration(longest)} of memory observed in one run; need {human_duration(min_observed_seconds)}"
+        )
+        return VersionVerdict(version, "InsufficientData", None, None, 0.0, evidence)
+
+    if leaking:
+        return VersionVerdict(version, "Leaking", growth, time_to_oom, confidence, evidence)
+
+    if not analysable:
+        evidence.append("no container run long enough to analyse")
+        return VersionVerdict(version, "InsufficientData", None, None, 0.0, evidence)
+    levelled = [s for s in analysable if s.plateaued]
+    median_growth = float(np.median([s.slope_bytes_per_second for s in analysable]))
+    evidence.append(f"{_runs(len(analysable))} flat on the lower envelope (median {mib_per_hour(median_growth)})")
+    if levelled:
+        evidence.append(f"{len(levelled)} grew and then levelled off (warm-up, cache fill or fragmentation)")
+    weights = np.array([s.duration_seconds for s in analysable])
+    stable_confidence = float(np.average([s.confidence for s in analysable], weights=weights))
+    return VersionVerdict(version, "Stable", median_growth, None, stable_confidence, evidence)

@@ -1,0 +1,130 @@
+"""From memory series and the ledger to one verdict per version: pure, the clock passed in.
+
+Series are attributed to versions by the pod they belong to (the ledger remembers which version
+every pod ran, also for pods that are gone), cut into segments at restarts, analysed one by one,
+and combined per version with that version's OOMKills.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from leakwatch.api.common import parse_duration
+from leakwatch.api.leakwatch import LeakWatchSpec
+from leakwatch.core.analysis import (
+    Samples,
+    SegmentAnalysis,
+    VersionVerdict,
+    analyse_segment,
+    split_segments,
+    verdict_for_version,
+)
+from leakwatch.core.conditions import LEAK_SUSPECTED, ConditionUpdate
+from leakwatch.core.oom import Ledger
+
+
+@dataclass(frozen=True)
+class LabelledSeries:
+    labels: dict[str, str]
+    samples: Samples
+
+
+@dataclass
+class Assessment:
+    verdicts: dict[str, VersionVerdict]
+    series_used: int = 0
+    series_dropped: int = 0  # outside the namespace or of unknown pods
+    notes: list[str] = field(default_factory=list)
+
+    def status_rows(self) -> dict[str, dict[str, Any]]:
+        """Per-version fields for LeakWatch.status.versions."""
+        return {
+            version: {
+                "verdict": v.verdict,
+                "confidence": round(v.confidence, 3),
+                "growthBytesPerHour": None
+                if v.growth_bytes_per_second is None
+                else round(v.growth_bytes_per_second * 3600, 1),
+                "timeToOOMSeconds": None if v.time_to_oom_seconds is None else round(v.time_to_oom_seconds, 1),
+                "evidence": v.evidence,
+            }
+            for version, v in self.verdicts.items()
+        }
+
+
+def assess(
+    series: Sequence[LabelledSeries],
+    *,
+    namespace: str,
+    spec: LeakWatchSpec,
+    ledger: Ledger,
+    now: datetime,
+    time_scale: float = 1.0,
+) -> Assessment:
+    """`time_scale` > 1 stretches the series back from `now` (a demo that plays hours in minutes
+    is judged as hours); rates and times-to-OOM then come out in that stretched time."""
+    window = parse_duration(spec.memory.window)
+    step = parse_duration(spec.memory.step).total_seconds() * time_scale
+    pods = ledger.pod_versions(since=now - window)
+    segments: dict[str, list[SegmentAnalysis]] = {version: [] for version in ledger.versions}
+    used = dropped = 0
+    for item in series:
+        pod, container = item.labels.get("pod", ""), item.labels.get("container", "")
+        if item.labels.get("namespace") != namespace or pod not in pods:
+            dropped += 1  # never judge on data that is not this LeakWatch's
+            continue
+        if spec.containers and container and container not in spec.containers:
+            dropped += 1
+            continue
+        version, limits = pods[pod]
+        limit = limits.get(container) or (next(iter(limits.values())) if len(limits) == 1 else None)
+        used += 1
+        samples = item.samples
+        if time_scale != 1.0:
+            samples = Samples(now.timestamp() - (now.timestamp() - samples.t) * time_scale, samples.v)
+        for segment in split_segments(samples, max_gap_seconds=3 * step):
+            segments.setdefault(version, []).append(
+                analyse_segment(segment, limit_bytes=limit, sensitivity=spec.memory.sensitivity)
+            )
+    verdicts = {}
+    for version, found in segments.items():
+        kills, _ = ledger.oom_kills(version)
+        verdicts[version] = verdict_for_version(
+            version,
+            found,
+            oom_kills=kills,
+            pod_hours=ledger.pod_seconds(version, now) / 3600,
+            oom_threshold=spec.oom.threshold,
+            # A short window (a demo, a fast-cycling service) must be able to say Stable too.
+            min_observed_seconds=min(1800.0, window.total_seconds() * time_scale / 4),
+        )
+    return Assessment(verdicts, used, dropped)
+
+
+def summarise(assessment: Assessment, running_versions: set[str]) -> tuple[dict[str, Any], ConditionUpdate]:
+    """The LeakWatch-level verdict (the running versions decide), its suspect, and LeakSuspected."""
+    leaking = [v for v in assessment.verdicts.values() if v.verdict == "Leaking"]
+    current = [v for v in assessment.verdicts.values() if v.version in running_versions] or list(
+        assessment.verdicts.values()
+    )
+    current_leaking = [v for v in current if v.verdict == "Leaking"]
+    suspect = max(current_leaking or leaking, key=lambda v: v.confidence, default=None)
+    if current_leaking:
+        verdict = "Leaking"
+    elif current and all(v.verdict == "Stable" for v in current):
+        verdict = "Stable"
+    else:
+        verdict = "InsufficientData"
+    fields: dict[str, Any] = {"verdict": verdict, "suspectVersion": suspect.version if suspect else None}
+    if suspect is not None:
+        condition = ConditionUpdate(
+            LEAK_SUSPECTED, "True", "LeakDetected", f"version {suspect.version}: " + "; ".join(suspect.evidence)
+        )
+    elif verdict == "Stable":
+        condition = ConditionUpdate(LEAK_SUSPECTED, "False", "MemoryStable", "no version shows a leak")
+    else:
+        condition = ConditionUpdate(LEAK_SUSPECTED, "Unknown", "InsufficientData", "not enough memory data yet")
+    return fields, condition

@@ -1,0 +1,59 @@
+"""PromQL for one LeakWatch, built from escaped parts only.
+
+Every value that comes from a user or from the cluster enters a query through `quote()` (a
+PromQL string literal) or `regex_alternation()` (RE2-escaped, then quoted), so no value can close
+a string and add a matcher or an `or` clause. Every query is scoped to the LeakWatch's namespace,
+and the sampler drops any returned series from another namespace as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from leakwatch.api.leakwatch import MemorySpec
+
+CADVISOR_CONTAINER = 'container!="", container!="POD"'
+
+
+def quote(value: str) -> str:
+    """A PromQL double-quoted string literal holding exactly `value`."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+def regex_alternation(values: list[str]) -> str:
+    """A quoted, fully anchored (PromQL anchors =~) RE2 regex matching exactly these values."""
+    return quote("|".join(re.escape(v) for v in sorted(set(values))))
+
+
+@dataclass(frozen=True)
+class Scope:
+    namespace: str
+    pods: list[str]
+
+    def matchers(self) -> str:
+        return f"namespace={quote(self.namespace)}, pod=~{regex_alternation(self.pods)}"
+
+
+def memory_query(memory: MemorySpec, scope: Scope) -> str:
+    """Bytes per (pod, container), as the lower envelope of each step: `min_over_time` on the
+    server cuts the data by the samples per step and keeps GC troughs, which is what leaks move."""
+    window = memory.step
+    where = scope.matchers()
+    if memory.signal == "WorkingSet":
+        return f"min_over_time(container_memory_working_set_bytes{{{where}, {CADVISOR_CONTAINER}}}[{window}])"
+    if memory.signal == "RSS":
+        return f"min_over_time(container_memory_rss{{{where}, {CADVISOR_CONTAINER}}}[{window}])"
+    jvm = memory.jvm
+    if memory.signal == "JVMNative":
+        heap = f"{jvm.heap_committed_metric}{{{where}, {jvm.heap_area_label}={quote('heap')}}}"
+        rss = f"container_memory_rss{{{where}, {CADVISOR_CONTAINER}}}"
+        return f"min_over_time(({rss} - on(namespace, pod) group_left sum by (namespace, pod) ({heap}))[{window}:])"
+    if memory.signal == "NMTCategory":
+        nmt = f"{jvm.nmt_metric}{{{where}, pool={quote(jvm.nmt_category)}}}"
+        return f"min_over_time(sum by (namespace, pod, container) ({nmt})[{window}:])"
+    assert memory.query is not None  # the schema requires it for Custom
+    return memory.query.replace("{namespace}", f"namespace={quote(scope.namespace)}").replace(
+        "{pods}", f"pod=~{regex_alternation(scope.pods)}"
+    )

@@ -1,0 +1,130 @@
+"""A real Prometheus (Debian's `prometheus` package) on loopback, for tests and the demo.
+
+History is loaded with `promtool tsdb create-blocks-from openmetrics` before start; live series
+come from scrape targets. Stop and start keep the same port and data, for outage tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from leakwatch.dev.cluster import ControlPlaneError, free_port
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise ControlPlaneError(f"{name} not found: install Debian's prometheus package (apt-get install prometheus)")
+    return found
+
+
+class PrometheusServer:
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        *,
+        scrape_configs: list[dict[str, Any]] | None = None,
+        rule_files: list[Path] | None = None,
+        interval: str = "15s",
+    ) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="leakwatch-prom-")) if workdir is None else workdir
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.data = self.root / "data"
+        self.data.mkdir(exist_ok=True)
+        self.port = free_port()
+        self.popen: subprocess.Popen[bytes] | None = None
+        config = {
+            "global": {"scrape_interval": interval, "evaluation_interval": interval},
+            "scrape_configs": scrape_configs or [],
+            "rule_files": [str(p) for p in rule_files or []],
+        }
+        (self.root / "prometheus.yml").write_text(yaml.safe_dump(config))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def backfill(self, openmetrics: str) -> None:
+        """Load history (OpenMetrics text ending in `# EOF`) as TSDB blocks; call before start()."""
+        source = self.root / "backfill.om"
+        source.write_text(openmetrics)
+        subprocess.run(
+            [tool("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(source), str(self.data)],
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self, timeout: float = 60) -> None:
+        log = (self.root / "prometheus.log").open("ab")
+        self.popen = subprocess.Popen(
+            [
+                tool("prometheus"),
+                f"--config.file={self.root / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.data}",
+                "--storage.tsdb.retention.time=30d",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--web.enable-lifecycle",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise ControlPlaneError(
+                    "prometheus exited:\n" + (self.root / "prometheus.log").read_text(errors="replace")[-3000:]
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise ControlPlaneError("prometheus did not become ready")
+
+    def stop(self) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait()
+
+    def __enter__(self) -> PrometheusServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+        if os.environ.get("LEAKWATCH_KEEP_CLUSTER_DIR") != "1":
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def openmetrics(series: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[float, float]]]) -> str:
+    """OpenMetrics text for backfilling: {(metric, labels): [(unix seconds, value), ...]}."""
+    by_metric: dict[str, list[str]] = {}
+    for (metric, labels), points in series.items():
+        rendered = ",".join(f'{k}="{v}"' for k, v in labels)
+        lines = by_metric.setdefault(metric, [])
+        lines.extend(f"{metric}{{{rendered}}} {value:.1f} {t:.3f}" for t, value in points)
+    out = []
+    for metric, lines in by_metric.items():
+        out.append(f"# TYPE {metric} gauge")
+        out.extend(lines)
+    out.append("# EOF")
+    return "\n".join(out) + "\n"

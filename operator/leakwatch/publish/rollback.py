@@ -1,0 +1,80 @@
+"""Auto mode: roll a Deployment back to its last good revision, as `kubectl rollout undo
+--to-revision` does, when the pure plan says so; record every attempt in status and Events."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from leakwatch.api.common import parse_duration
+from leakwatch.api.leakwatch import LeakWatchSpec
+from leakwatch.core.conditions import rfc3339
+from leakwatch.core.decide import Decision
+from leakwatch.core.rollback import plan_rollback
+
+log = logging.getLogger(__name__)
+
+
+class Rollbacks:
+    def __init__(self, apps: client.AppsV1Api) -> None:
+        self.apps = apps
+
+    def _json(self, response: Any) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(response.data)
+        return data
+
+    def attempt(
+        self,
+        *,
+        namespace: str,
+        workload: str,
+        decision: Decision,
+        spec: LeakWatchSpec,
+        previous: dict[str, Any] | None,
+    ) -> dict[str, Any] | None:
+        """Roll back if the plan allows; return the status.lastAction entry (None: nothing to do)."""
+        if spec.action.mode != "Auto" or not decision.rollback_to or not spec.action.cooldown:
+            return None
+        now = datetime.now(UTC)
+        acted_at = (previous or {}).get("actedAt")
+        entry: dict[str, Any] = {
+            "workload": workload,
+            "fromVersion": decision.from_version,
+            "toVersion": decision.rollback_to,
+            "time": rfc3339(now),
+            "actedAt": acted_at,
+        }
+        try:
+            deployment = self._json(self.apps.read_namespaced_deployment(workload, namespace, _preload_content=False))
+            owned = self._json(self.apps.list_namespaced_replica_set(namespace, _preload_content=False))["items"]
+        except ApiException as err:
+            return {**entry, "reason": "NoDeployment", "message": f"cannot read Deployment {workload}: {err.reason}"}
+        uid = deployment["metadata"]["uid"]
+        replicasets = [
+            rs for rs in owned if any(o.get("uid") == uid for o in rs["metadata"].get("ownerReferences") or [])
+        ]
+        plan = plan_rollback(
+            deployment=deployment,
+            replicasets=replicasets,
+            spec=spec,
+            target_version=decision.rollback_to,
+            last_action=datetime.fromisoformat(acted_at.replace("Z", "+00:00")) if acted_at else None,
+            now=now,
+            cooldown=parse_duration(spec.action.cooldown),
+        )
+        entry.update(reason=plan.reason, message=plan.message, revision=plan.revision)
+        if plan.act and plan.template is not None:
+            try:
+                self.apps.patch_namespaced_deployment(
+                    workload, namespace, [{"op": "replace", "path": "/spec/template", "value": plan.template}]
+                )
+                entry["actedAt"] = rfc3339(now)
+            except ApiException as err:
+                entry.update(reason="RollbackFailed", message=f"patching Deployment {workload} failed: {err.reason}")
+        log.info("auto rollback of %s/%s: %s", namespace, workload, entry["message"])
+        return entry

@@ -1,0 +1,215 @@
+"""Memory sampling and leak detection end to end, on a real Prometheus and a real API server.
+
+Six hours of memory history are backfilled into Debian's Prometheus with promtool; pods with the
+same names exist in the API server, so the operator attributes each series to its version. The
+operator (a real process) queries Prometheus, judges each version, and survives an outage.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from kubernetes import client
+
+from helpers import OperatorProcess, deployment_pod, kubelet_status, wait_for
+from leakwatch.api.leakwatch import MemorySpec
+from leakwatch.core.promql import Scope, memory_query, quote
+from leakwatch.dev.cluster import ControlPlane
+from leakwatch.dev.prometheus import PrometheusServer, openmetrics
+from leakwatch.sample.prometheus import PrometheusClient, PrometheusError
+
+pytestmark = pytest.mark.cluster
+GROUP, VERSION = "leakwatch.io", "v1alpha1"
+MiB = 2**20
+LIMIT = 1024 * MiB
+LEAK_PER_HOUR = 50 * MiB
+HOURS = 6
+NOW = time.time()
+
+
+def trace(rng: np.random.Generator, leak_per_hour: float) -> list[tuple[float, float]]:
+    """15-second samples: a floor that grows (or not), a GC sawtooth on top, and noise."""
+    t = np.arange(NOW - HOURS * 3600, NOW, 15.0)
+    hours = (t - t[0]) / 3600
+    sawtooth = 40 * MiB * ((t % 300) / 300)
+    values = 300 * MiB + leak_per_hour * hours + sawtooth + rng.normal(0, 2 * MiB, t.size)
+    return list(zip(t.tolist(), values.tolist(), strict=True))
+
+
+@dataclass
+class World:
+    namespace: str
+    prometheus: PrometheusServer
+    operator: OperatorProcess
+    custom: client.CustomObjectsApi
+
+    def status(self) -> dict[str, Any]:
+        obj = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, "leakwatches", "checkout-api")
+        return dict(obj.get("status", {}))
+
+    def versions(self) -> dict[str, dict[str, Any]]:
+        return {v["version"]: v for v in self.status().get("versions", [])}
+
+    def condition(self, kind: str) -> dict[str, Any]:
+        return next((c for c in self.status().get("conditions", []) if c["type"] == kind), {})
+
+
+@pytest.fixture(scope="module")
+def world(
+    control_plane: ControlPlane,
+    core_v1: client.CoreV1Api,
+    custom_objects: client.CustomObjectsApi,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[World]:
+    namespace = f"mem-{uuid.uuid4().hex[:6]}"
+    core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - (HOURS + 1) * 3600))
+    pods = {"checkout-api-leaky-0": "3.1.2", "checkout-api-flat-0": "3.0.10"}
+    for name, version in pods.items():
+        core_v1.create_namespaced_pod(
+            namespace, deployment_pod(name, version, limit="1Gi", rs_hash=version.replace(".", ""))
+        )
+        core_v1.patch_namespaced_pod_status(name, namespace, kubelet_status(0, started=started))
+
+    rng = np.random.default_rng(20261125)
+    labels = lambda ns, pod: (("namespace", ns), ("pod", pod), ("container", "app"))  # noqa: E731
+    history = {
+        ("container_memory_working_set_bytes", labels(namespace, "checkout-api-leaky-0")): trace(rng, LEAK_PER_HOUR),
+        ("container_memory_working_set_bytes", labels(namespace, "checkout-api-flat-0")): trace(rng, 0),
+        # The same pod name in another namespace, leaking ten times as fast: must never be seen.
+        ("container_memory_working_set_bytes", labels("elsewhere", "checkout-api-flat-0")): trace(
+            rng, 10 * LEAK_PER_HOUR
+        ),
+    }
+    # JVM signals for the flat pod: RSS 500 MiB, committed heap 200 MiB, NMT "Other" 77 MiB.
+    flat = (("namespace", namespace), ("pod", "checkout-api-flat-0"))
+    constant = lambda mib: [(t, mib * MiB) for t in np.arange(NOW - 3600, NOW, 15.0).tolist()]  # noqa: E731
+    history.update(
+        {
+            ("container_memory_rss", (*flat, ("container", "app"))): constant(500),
+            ("jvm_memory_committed_bytes", (*flat, ("area", "heap"), ("id", "G1 Eden Space"))): constant(120),
+            ("jvm_memory_committed_bytes", (*flat, ("area", "heap"), ("id", "G1 Old Gen"))): constant(80),
+            ("jvm_memory_committed_bytes", (*flat, ("area", "nonheap"), ("id", "Metaspace"))): constant(50),
+            ("jvm_native_memory_committed_bytes", (*flat, ("pool", "Other"))): constant(77),
+            ("jvm_native_memory_committed_bytes", (*flat, ("pool", "Code"))): constant(10),
+        }
+    )
+    prometheus = PrometheusServer(tmp_path_factory.mktemp("prometheus"))
+    prometheus.backfill(openmetrics(history))
+    prometheus.start()
+
+    custom_objects.create_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        "leakwatches",
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "LeakWatch",
+            "metadata": {"name": "checkout-api"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "checkout-api"}},
+                "memory": {"window": f"{HOURS}h", "step": "1m"},
+            },
+        },
+    )
+    operator = OperatorProcess(control_plane, tmp_path_factory.mktemp("mem-operator"), [namespace])
+    operator.extra_env = {"LEAKWATCH_PROMETHEUS_URL": prometheus.url, "LEAKWATCH_ANALYSIS_INTERVAL_SECONDS": "1"}
+    operator.start()
+    yield World(namespace, prometheus, operator, custom_objects)
+    operator.stop()
+    prometheus.stop()
+
+
+def test_leaking_version_is_found_with_its_rate_and_time_to_oom(world: World) -> None:
+    versions = wait_for(
+        lambda: (v := world.versions()) and v.get("3.1.2", {}).get("verdict") == "Leaking" and v,
+        timeout=60,
+        what="3.1.2 to be judged Leaking",
+    )
+    leaky, flat = versions["3.1.2"], versions["3.0.10"]
+    assert leaky["growthBytesPerHour"] == pytest.approx(LEAK_PER_HOUR, rel=0.10)
+    floor_at_end = 300 * MiB + LEAK_PER_HOUR * HOURS
+    true_time_to_oom = (LIMIT - floor_at_end) / LEAK_PER_HOUR * 3600
+    assert leaky["timeToOOMSeconds"] == pytest.approx(true_time_to_oom, rel=0.20)
+    assert any("MiB/h" in line for line in leaky["evidence"])
+    assert flat["verdict"] == "Stable"
+    status = world.status()
+    assert status["verdict"] == "Leaking"
+    assert status["suspectVersion"] == "3.1.2"
+    assert world.condition("LeakSuspected")["status"] == "True"
+    assert world.condition("Degraded")["status"] == "False"
+    metrics = world.operator.get("/metrics")
+    assert 'leakwatch_version_verdict{leakwatch="checkout-api",namespace="' in metrics
+    assert "leakwatch_memory_growth_bytes_per_second" in metrics
+
+
+def test_prometheus_outage_degrades_without_flipping_verdicts(world: World) -> None:
+    before = wait_for(
+        lambda: world.versions().get("3.1.2", {}).get("verdict") == "Leaking" and world.versions(),
+        timeout=60,
+        what="a first verdict",
+    )
+    world.prometheus.stop()
+    try:
+        degraded = wait_for(
+            lambda: world.condition("Degraded").get("status") == "True" and world.condition("Degraded"),
+            timeout=60,
+            what="Degraded while Prometheus is down",
+        )
+        assert degraded["reason"] == "PrometheusUnavailable"
+        assert "Prometheus at http://127.0.0.1" in degraded["message"]
+        time.sleep(3)  # several analysis cycles without data
+        during = world.versions()
+        assert {v: r["verdict"] for v, r in during.items()} == {v: r["verdict"] for v, r in before.items()}
+        assert world.status()["suspectVersion"] == "3.1.2"
+    finally:
+        world.prometheus.start()
+    wait_for(lambda: world.condition("Degraded").get("status") == "False", timeout=60, what="recovery")
+    assert world.versions()["3.1.2"]["verdict"] == "Leaking"
+
+
+def test_hostile_label_values_never_widen_a_query(world: World) -> None:
+    prometheus = PrometheusClient(world.prometheus.url)
+    end = NOW
+    pods = ["checkout-api-leaky-0", "checkout-api-flat-0"]
+    ok = prometheus.range_query(memory_query(MemorySpec(), Scope(world.namespace, pods)), end - 3600, end, 60)
+    assert {s.labels["pod"] for s in ok} == set(pods)
+
+    # A pod "name" that is a regex matching everything selects nothing once escaped...
+    assert prometheus.range_query(memory_query(MemorySpec(), Scope(world.namespace, [".*"])), end - 3600, end, 60) == []
+    # ...while the same value unescaped would have matched every pod: the escaping is what holds.
+    raw = f'container_memory_working_set_bytes{{namespace={quote(world.namespace)}, pod=~".*"}}'
+    assert len(prometheus.range_query(raw, end - 3600, end, 60)) == 2
+
+    # A value that tries to close the string and add an `or` clause is only a strange label value.
+    hostile = 'x"} or container_memory_working_set_bytes{pod=~".*'
+    spec = MemorySpec(signal="NMTCategory", jvm={"nmtCategory": hostile})
+    assert prometheus.range_query(memory_query(spec, Scope(world.namespace, pods)), end - 3600, end, 60) == []
+    backslashes = MemorySpec(signal="NMTCategory", jvm={"nmtCategory": 'Other\\"} or vector(1) #'})
+    assert prometheus.range_query(memory_query(backslashes, Scope(world.namespace, pods)), end - 3600, end, 60) == []
+
+
+@pytest.mark.parametrize(("signal", "mib"), [("RSS", 500), ("JVMNative", 300), ("NMTCategory", 77)])
+def test_each_signal_reads_the_bytes_it_names(world: World, signal: str, mib: float) -> None:
+    prometheus = PrometheusClient(world.prometheus.url)
+    query = memory_query(MemorySpec(signal=signal), Scope(world.namespace, ["checkout-api-flat-0"]))
+    found = prometheus.range_query(query, NOW - 1800, NOW - 60, 60)
+    assert len(found) == 1
+    assert found[0].labels["pod"] == "checkout-api-flat-0"
+    assert set(found[0].samples.v.tolist()) == {mib * MiB}
+
+
+def test_unreachable_prometheus_raises_a_clear_error() -> None:
+    from leakwatch.dev.cluster import free_port
+
+    with pytest.raises(PrometheusError, match=r"Prometheus at http://127\.0\.0\.1:\d+ failed: ConnectError"):
+        PrometheusClient(f"http://127.0.0.1:{free_port()}", timeout_seconds=2, attempts=2).range_query(
+            "up", NOW - 60, NOW, 15
+        )

@@ -1,0 +1,319 @@
+"""The pure leak-detection functions, on synthetic series whose truth is known."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from leakwatch.core.analysis import (
+    HOUR,
+    Samples,
+    SegmentAnalysis,
+    analyse_segment,
+    lower_envelope,
+    onset_of_growth,
+    split_segments,
+    verdict_for_version,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / "tests" / "corpus"
+MIB = float(2**20)
+GIB = 1024 * MIB
+STEP = 60.0
+START = 1_767_571_200.0
+
+Floor = Callable[[np.ndarray], np.ndarray]  # hours since start -> bytes
+
+
+def memory(
+    hours: float,
+    floor: Floor,
+    *,
+    seed: int = 0,
+    sawtooth: float = 30 * MIB,
+    sawtooth_minutes: int = 12,
+    noise: float = 3 * MIB,
+    start: float = START,
+) -> Samples:
+    """One sample a minute: the floor, a GC sawtooth climbing `sawtooth` bytes per cycle, and noise."""
+    rng = np.random.default_rng(seed)
+    minutes = np.arange(int(hours * 60), dtype=float)
+    cycle = (minutes % sawtooth_minutes) / sawtooth_minutes
+    values = floor(minutes / 60) + sawtooth * cycle + rng.normal(0, noise, len(minutes))
+    return Samples(start + minutes * STEP, values)
+
+
+def linear(base: float, per_hour: float) -> Floor:
+    return lambda h: base + per_hour * h
+
+
+def flat(level: float) -> Floor:
+    return lambda h: np.full_like(h, level)
+
+
+def analysed(samples: Samples, limit: float | None = GIB, sensitivity: str = "Medium") -> SegmentAnalysis:
+    return analyse_segment(samples, limit_bytes=limit, sensitivity=sensitivity)
+
+
+# --- analyse_segment ---------------------------------------------------------------------------
+
+
+def test_steady_leak_is_leaking_with_the_true_slope_and_time_to_limit() -> None:
+    rate = 40 * MIB  # per hour
+    samples = memory(8, linear(300 * MIB, rate), sawtooth=30 * MIB)
+    result = analysed(samples)
+
+    assert result.leaking
+    assert not result.plateaued
+    assert result.slope_bytes_per_second * HOUR == pytest.approx(rate, rel=0.10)
+    assert result.slope_low < result.slope_bytes_per_second < result.slope_high
+    assert result.kendall_tau > 0.8 and result.p_value < 1e-6
+    # The kernel kills the container when a sawtooth peak, not the floor, reaches the limit.
+    floor_at_end = 300 * MIB + rate * (samples.t[-1] - START) / HOUR
+    true_seconds = (GIB - floor_at_end - 30 * MIB) / rate * HOUR
+    assert result.time_to_limit_seconds == pytest.approx(true_seconds, rel=0.20)
+    assert 0.5 < result.confidence <= 1.0
+
+
+def test_flat_memory_under_a_big_gc_sawtooth_is_stable() -> None:
+    samples = memory(12, flat(400 * MIB), sawtooth=150 * MIB, sawtooth_minutes=25)
+    assert len(split_segments(samples, max_gap_seconds=600)) == 1  # a collection is not a restart
+    result = analysed(samples)
+
+    assert not result.leaking
+    assert abs(result.slope_bytes_per_second * HOUR) < 2 * MIB
+    assert result.time_to_limit_seconds is None
+
+    verdict = verdict_for_version("1.0.0", [result], oom_kills=0, pod_hours=12, oom_threshold=2)
+    assert verdict.verdict == "Stable"
+    assert verdict.time_to_oom_seconds is None
+
+
+def test_lower_envelope_follows_the_floor_not_the_sawtooth_peaks() -> None:
+    samples = memory(6, flat(400 * MIB), sawtooth=150 * MIB, sawtooth_minutes=5, noise=MIB)
+    envelope = lower_envelope(samples)
+    assert 20 <= len(envelope) <= 48
+    assert np.all(np.abs(envelope.v - 400 * MIB) < 10 * MIB)
+    assert np.all(np.diff(envelope.t) > 0)
+
+
+def test_warm_up_then_plateau_is_not_leaking() -> None:
+    warm_up = lambda h: 150 * MIB + 450 * MIB * (1 - np.exp(-h / 0.5))  # noqa: E731
+    for hours in (2, 3, 6, 12):
+        assert not analysed(memory(hours, warm_up)).leaking, f"after {hours} h"
+
+
+def test_growth_that_converges_below_the_limit_is_plateaued_not_leaking() -> None:
+    # Allocator fragmentation: +250 MiB converging with a 3 h time constant, seen for 9 h.
+    fragmentation = lambda h: 350 * MIB + 250 * MIB * (1 - np.exp(-h / 3))  # noqa: E731
+    result = analysed(memory(9, fragmentation))
+    assert result.slope_bytes_per_second > 0 and result.p_value < 0.001  # it does grow...
+    assert result.plateaued  # ...but levels off
+    assert not result.leaking
+
+
+def test_a_single_step_is_not_a_leak() -> None:
+    # A morning traffic ramp: flat, a 2-hour rise of 150 MiB, flat again.
+    ramp = lambda h: 400 * MIB + 150 * MIB * np.clip((h - 5) / 2, 0, 1)  # noqa: E731
+    result = analysed(memory(12, ramp))
+    assert result.slope_bytes_per_second > 0
+    assert not result.leaking
+
+
+def test_growth_must_last_longer_for_a_long_extrapolation() -> None:
+    # The same slow leak (about 16 h from the limit) is not trusted after 2 hours, and is after 6.
+    slow = linear(700 * MIB, 15 * MIB)
+    assert not analysed(memory(2, slow)).leaking
+    assert analysed(memory(6, slow)).leaking
+
+
+def test_high_sensitivity_flags_a_young_leak_that_low_does_not() -> None:
+    young = memory(3, linear(300 * MIB, 40 * MIB))
+    assert analysed(young, sensitivity="High").leaking
+    assert not analysed(young, sensitivity="Low").leaking
+
+
+def test_without_a_limit_a_leak_is_still_found_but_has_no_time_to_limit() -> None:
+    result = analysed(memory(8, linear(300 * MIB, 60 * MIB)), limit=None)
+    assert result.leaking
+    assert result.time_to_limit_seconds is None
+
+
+def test_growth_after_a_flat_stretch_is_measured_from_its_onset() -> None:
+    rollout = 8.0
+    leak = lambda h: 300 * MIB + 50 * MIB * np.maximum(h - rollout, 0)  # noqa: E731
+    result = analysed(memory(14, leak))
+    assert result.leaking
+    assert result.slope_bytes_per_second * HOUR == pytest.approx(50 * MIB, rel=0.10)
+    assert abs(result.growth_start - (START + rollout * HOUR)) < 0.5 * HOUR
+
+
+def test_too_few_samples_say_nothing() -> None:
+    result = analysed(memory(0.1, linear(300 * MIB, 500 * MIB)))
+    assert not result.leaking
+    assert result.confidence == 0.0
+    assert not result.analysable
+
+
+def test_unknown_sensitivity_is_refused() -> None:
+    with pytest.raises(ValueError, match="sensitivity must be one of Low, Medium, High"):
+        analysed(memory(3, flat(400 * MIB)), sensitivity="Paranoid")
+
+
+# --- split_segments ----------------------------------------------------------------------------
+
+
+def test_segments_split_on_restarts_and_on_gaps_but_not_on_small_drops() -> None:
+    t = START + np.arange(100, dtype=np.float64) * STEP
+    v = np.full(100, 500 * MIB)
+    v[30:] = 200 * MIB  # restart: -60%
+    v[50:] = 160 * MIB  # a collection: -20%, same run
+    v[80:] = 100 * MIB  # restart: -37.5%
+    t[60:] += 1200  # a 21-minute scrape gap
+    segments = split_segments(Samples(t, v), max_gap_seconds=600)
+
+    assert [len(s) for s in segments] == [30, 30, 20, 20]
+    assert segments[1].t[0] == t[30] and segments[2].t[0] == t[60] and segments[3].t[0] == t[80]
+    assert split_segments(Samples(np.empty(0), np.empty(0)), max_gap_seconds=600) == []
+
+
+def test_the_reset_fraction_is_configurable() -> None:
+    v = np.array([100.0, 100.0, 75.0, 75.0]) * MIB
+    samples = Samples(START + np.arange(4, dtype=np.float64) * STEP, v)
+    assert len(split_segments(samples, max_gap_seconds=600)) == 1
+    assert len(split_segments(samples, max_gap_seconds=600, reset_drop_fraction=0.2)) == 2
+
+
+def test_a_restarting_flat_pod_is_stable_once_split() -> None:
+    runs = [memory(4, lambda h: 200 * MIB + 300 * MIB * (1 - np.exp(-h / 0.4)), seed=i) for i in range(4)]
+    t = np.concatenate([r.t + i * 4 * HOUR + i * STEP for i, r in enumerate(runs)])
+    v = np.concatenate([r.v for r in runs])
+    segments = split_segments(Samples(t, v), max_gap_seconds=600)
+    assert len(segments) == 4
+    analyses = [analysed(s) for s in segments]
+    assert not any(a.leaking for a in analyses)
+    verdict = verdict_for_version("2.0.0", analyses, oom_kills=0, pod_hours=16, oom_threshold=2)
+    assert verdict.verdict == "Stable"
+
+
+# --- verdict_for_version -----------------------------------------------------------------------
+
+
+def test_a_leaking_version_gets_a_verdict_with_human_evidence() -> None:
+    pods = [analysed(memory(8, linear(300 * MIB, 50 * MIB), seed=i)) for i in range(3)]
+    verdict = verdict_for_version("3.1.2", pods, oom_kills=0, pod_hours=24, oom_threshold=2)
+
+    assert verdict.verdict == "Leaking"
+    assert verdict.growth_bytes_per_second is not None
+    assert verdict.growth_bytes_per_second * HOUR == pytest.approx(50 * MIB, rel=0.10)
+    assert verdict.time_to_oom_seconds == min(p.time_to_limit_seconds or np.inf for p in pods)
+    assert verdict.confidence > 0.9
+    assert "3 of 3 container runs grow" in verdict.evidence[0]
+    assert "MiB/h on the lower envelope" in verdict.evidence[0]
+    assert "p<0.001" in verdict.evidence[0]
+    assert "hours" in verdict.evidence[1]
+
+
+def test_a_leak_on_one_pod_of_many_is_caught() -> None:
+    quiet = [analysed(memory(10, flat(400 * MIB), seed=i)) for i in range(5)]
+    leaky = analysed(memory(10, linear(300 * MIB, 40 * MIB), seed=99))
+    verdict = verdict_for_version("3.1.2", [*quiet, leaky], oom_kills=0, pod_hours=60, oom_threshold=2)
+
+    assert verdict.verdict == "Leaking"
+    assert verdict.evidence[0].startswith("1 of 6 container runs grow")
+    assert verdict.time_to_oom_seconds == leaky.time_to_limit_seconds
+
+
+def test_oom_kills_alone_make_a_version_leak() -> None:
+    flat_runs = [analysed(memory(6, flat(400 * MIB), seed=i)) for i in range(2)]
+    verdict = verdict_for_version("3.1.2", flat_runs, oom_kills=3, pod_hours=12, oom_threshold=2)
+    assert verdict.verdict == "Leaking"
+    assert any("3 OOMKills in 12.0 pod-hours (threshold 2)" in e for e in verdict.evidence)
+    assert verdict.confidence >= 0.9
+
+    # Without any memory data at all, too.
+    assert verdict_for_version("3.1.2", [], oom_kills=2, pod_hours=1, oom_threshold=2).verdict == "Leaking"
+
+    below = verdict_for_version("3.1.2", flat_runs, oom_kills=1, pod_hours=12, oom_threshold=2)
+    assert below.verdict == "Stable"
+    assert any("1 OOMKill in" in e for e in below.evidence)
+
+
+def test_a_short_series_is_insufficient_data() -> None:
+    short = analysed(memory(0.3, linear(300 * MIB, 200 * MIB)))
+    verdict = verdict_for_version("4.0.0", [short], oom_kills=0, pod_hours=0.3, oom_threshold=2)
+    assert verdict.verdict == "InsufficientData"
+    assert verdict.growth_bytes_per_second is None and verdict.time_to_oom_seconds is None
+    assert "only 17 minutes of memory observed in one run; need 30 minutes" in verdict.evidence[-1]
+    assert verdict_for_version("4.0.0", [], oom_kills=0, pod_hours=0, oom_threshold=2).verdict == "InsufficientData"
+
+
+# --- onset_of_growth ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rollout_hours", "seed"), [(4.0, 1), (9.5, 2), (15.0, 3)])
+def test_onset_of_growth_is_near_the_rollout(rollout_hours: float, seed: int) -> None:
+    leak = lambda h: 300 * MIB + 45 * MIB * np.maximum(h - rollout_hours, 0)  # noqa: E731
+    onset = onset_of_growth(memory(rollout_hours + 8, leak, seed=seed))
+    assert onset is not None
+    assert abs(onset - (START + rollout_hours * HOUR)) < 0.5 * HOUR
+
+
+def test_onset_of_growth_is_the_start_for_a_leak_from_the_start_and_none_without_growth() -> None:
+    assert onset_of_growth(memory(10, linear(300 * MIB, 40 * MIB))) == START
+    assert onset_of_growth(memory(10, flat(400 * MIB))) is None
+
+
+# --- the corpus and the benchmark --------------------------------------------------------------
+
+
+def test_the_committed_corpus_is_what_the_generator_writes(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, str(CORPUS / "generate.py"), "--out", str(tmp_path)], check=True, timeout=120)
+    committed = sorted(p.name for p in (CORPUS / "traces").glob("*.json.gz"))
+    assert committed == sorted(p.name for p in tmp_path.glob("*.json.gz"))
+    for name in committed:
+        assert (CORPUS / "traces" / name).read_bytes() == (tmp_path / name).read_bytes(), name
+
+
+def test_every_corpus_trace_follows_the_documented_format() -> None:
+    traces = sorted((CORPUS / "traces").glob("*.json.gz"))
+    assert len(traces) >= 60
+    for path in traces:
+        with gzip.open(path, "rt") as handle:
+            doc = json.load(handle)
+        assert doc["format"] == 1 and doc["label"] in {"leak", "no-leak"}, path.name
+        assert doc["limit_bytes"] > 0 and doc["pods"], path.name
+        for pod in doc["pods"]:
+            assert len(pod["t"]) == len(pod["bytes"]) > 0
+            assert all(b > a for a, b in zip(pod["t"], pod["t"][1:], strict=False))
+            assert max(pod["bytes"]) <= doc["limit_bytes"]
+        if doc["label"] == "leak":
+            assert doc["leaking_pods"] and doc["onset_time"] < doc["oom_time"], path.name
+        else:
+            assert doc["onset_time"] is None and doc["oom_time"] is None, path.name
+
+
+def test_the_benchmark_scores_a_small_corpus(tmp_path: Path) -> None:
+    for name in ("steady_leak-00", "flat_sawtooth-00", "warmup_plateau-00"):
+        shutil.copy(CORPUS / "traces" / f"{name}.json.gz", tmp_path)
+    run = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "detection.py"), "--corpus", str(tmp_path), "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    scores = {s["detector"]: s for s in json.loads(run.stdout)["scores"]}
+    leakwatch = scores["leakwatch"]
+    assert (leakwatch["true_positives"], leakwatch["false_positives"], leakwatch["misses"]) == (1, 0, 0)
+    assert 0 < leakwatch["median_delay"] < 0.5
+    assert scores["predict_linear 1h->4h"]["false_positives"] >= 1  # the baseline is really run

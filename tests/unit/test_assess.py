@@ -1,0 +1,70 @@
+"""From series + ledger to per-version verdicts, pure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from leakwatch.api.leakwatch import LeakWatchSpec
+from leakwatch.core.analysis import Samples
+from leakwatch.core.assess import LabelledSeries, assess, summarise
+from leakwatch.core.oom import Ledger
+from leakwatch.core.pods import ContainerSpec, ContainerState, PodInfo
+
+MiB = 2**20
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+SPEC = LeakWatchSpec.model_validate({"selector": {"matchLabels": {"app": "a"}}, "memory": {"window": "6h"}})
+
+
+def series(pod: str, per_hour: float, namespace: str = "shop", hours: float = 6) -> LabelledSeries:
+    t = np.arange(NOW.timestamp() - hours * 3600, NOW.timestamp(), 60.0)
+    v = 300 * MiB + per_hour * (t - t[0]) / 3600 + np.random.default_rng(7).normal(0, 1 * MiB, t.size)
+    return LabelledSeries({"namespace": namespace, "pod": pod, "container": "app"}, Samples(t, v))
+
+
+def pod(name: str) -> PodInfo:
+    return PodInfo(
+        "shop",
+        name,
+        f"uid-{name}",
+        containers=(ContainerSpec("app", memory_limit_bytes=1024 * MiB),),
+        statuses=(ContainerState("app"),),
+        started_at="2026-11-25T05:00:00Z",
+    )
+
+
+def ledger() -> Ledger:
+    book = Ledger()
+    book.observe(pod("old-0"), version="3.0.10", workload="a", containers=[], now=NOW - timedelta(hours=6))
+    book.forget("uid-old-0", NOW - timedelta(hours=3))  # gone, but its series is still in the window
+    book.observe(pod("new-0"), version="3.1.2", workload="a", containers=[], now=NOW)
+    return book
+
+
+def test_series_are_attributed_through_the_ledger_also_for_gone_pods() -> None:
+    result = assess(
+        [series("old-0", 0), series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW
+    )
+    assert result.verdicts["3.1.2"].verdict == "Leaking"
+    assert result.verdicts["3.0.10"].verdict == "Stable"
+    assert result.series_used == 2 and result.series_dropped == 0
+    fields, condition = summarise(result, running_versions={"3.1.2"})
+    assert fields == {"verdict": "Leaking", "suspectVersion": "3.1.2"}
+    assert condition.status == "True" and "version 3.1.2" in condition.message
+
+
+def test_series_of_other_namespaces_or_unknown_pods_are_never_judged() -> None:
+    hostile = [series("new-0", 500 * MiB, namespace="elsewhere"), series("stranger-0", 500 * MiB)]
+    result = assess([series("new-0", 0), *hostile], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    assert result.series_dropped == 2
+    assert result.verdicts["3.1.2"].verdict == "Stable"
+    fields, condition = summarise(result, running_versions={"3.1.2"})
+    assert fields["verdict"] == "Stable" and condition.status == "False"
+
+
+def test_no_data_is_insufficient_not_stable() -> None:
+    result = assess([], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    fields, condition = summarise(result, running_versions={"3.1.2"})
+    assert fields["verdict"] == "InsufficientData"
+    assert condition.status == "Unknown"

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+
+from leakwatch.api.leakwatch import MemorySpec
+from leakwatch.core.promql import Scope, memory_query, quote, regex_alternation
+
+SCOPE = Scope("shop", ["checkout-api-5d8f9-abcde", "checkout-api-5d8f9-fghij"])
+
+
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        ("plain", '"plain"'),
+        ('quo"te', '"quo\\"te"'),
+        ("back\\slash", '"back\\\\slash"'),
+        ('x"} or up{job=~".*', '"x\\"} or up{job=~\\".*"'),
+        ("new\nline", '"new\\nline"'),
+    ],
+)
+def test_quote_keeps_every_value_inside_its_string(value: str, literal: str) -> None:
+    assert quote(value) == literal
+
+
+def test_regex_alternation_escapes_regex_metacharacters() -> None:
+    assert regex_alternation([".*", "a|b"]) == '"\\\\.\\\\*|a\\\\|b"'
+
+
+@pytest.mark.parametrize("signal", ["WorkingSet", "RSS", "JVMNative", "NMTCategory"])
+def test_every_signal_is_scoped_to_the_namespace_and_pods(signal: str) -> None:
+    query = memory_query(MemorySpec(signal=signal), SCOPE)
+    assert 'namespace="shop"' in query
+    assert 'pod=~"checkout\\\\-api\\\\-5d8f9\\\\-abcde|checkout\\\\-api\\\\-5d8f9\\\\-fghij"' in query
+    assert query.startswith("min_over_time(")
+
+
+def test_jvm_native_subtracts_committed_heap() -> None:
+    query = memory_query(
+        MemorySpec(signal="JVMNative", jvm={"heapCommittedMetric": "jvm_memory_bytes_committed"}), SCOPE
+    )
+    assert "container_memory_rss{" in query
+    assert " - on(namespace, pod) group_left sum by (namespace, pod) (jvm_memory_bytes_committed{" in query
+    assert 'area="heap"' in query
+
+
+def test_custom_query_placeholders_are_filled_with_escaped_matchers() -> None:
+    spec = MemorySpec(signal="Custom", query="max by (pod, container) (my_bytes{{namespace}, {pods}})")
+    assert (
+        memory_query(spec, Scope('we"ird', ["p"]))
+        == 'max by (pod, container) (my_bytes{namespace="we\\"ird", pod=~"p"})'
+    )

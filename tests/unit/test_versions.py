@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+
+from leakwatch.api.advisory import LeakAdvisorySpec
+from leakwatch.core.versions import matches, nearest_fix, parse
+
+JOOBY = LeakAdvisorySpec.model_validate(
+    {
+        "summary": "Netty direct buffers leak on every POST",
+        "aliases": ["jooby#3453"],
+        "affected": [
+            {
+                "package": {"ecosystem": "Maven", "name": "io.jooby:jooby-netty"},
+                "ranges": [
+                    {"events": [{"introduced": "3.1.2"}, {"fixed": "3.1.4"}]},
+                    {"events": [{"introduced": "3.2.0"}, {"fixed": "3.2.2"}]},
+                ],
+            }
+        ],
+        "knownGood": ["3.0.10"],
+    }
+)
+ADVISORIES = [("jooby-3453", JOOBY)]
+
+
+@pytest.mark.parametrize(
+    ("version", "leaks"),
+    [
+        ("3.0.10", False),
+        ("3.1.1", False),  # untested, not claimed
+        ("3.1.2", True),
+        ("3.1.3", True),
+        ("3.1.4", False),
+        ("3.1.10", False),  # string order would say 3.1.10 < 3.1.4
+        ("3.2.0", True),
+        ("3.2.1", True),
+        ("3.2.2", False),
+        ("3.3.0", False),
+        ("not-a-version", False),
+    ],
+)
+def test_jooby_ranges(version: str, leaks: bool) -> None:
+    assert bool(matches(ADVISORIES, "io.jooby:jooby-netty", version)) is leaks
+
+
+def test_other_packages_never_match() -> None:
+    assert matches(ADVISORIES, "io.jooby:jooby-jetty", "3.1.2") == []
+
+
+def test_match_names_the_fix_and_alias() -> None:
+    [hit] = matches(ADVISORIES, "io.jooby:jooby-netty", "3.1.2")
+    assert hit.alias == "jooby#3453" and hit.fixed == ["3.1.4"]
+
+
+def test_nearest_fix_prefers_the_same_line() -> None:
+    assert nearest_fix("Maven", "3.1.2", ["3.1.4", "3.2.2"]) == "3.1.4"
+    assert nearest_fix("Maven", "3.2.1", ["3.1.4", "3.2.2"]) == "3.2.2"
+    assert nearest_fix("Maven", "3.1.9", ["3.1.10", "3.2.2"]) == "3.1.10"
+    assert nearest_fix("Maven", "3.3.0", ["3.1.4", "3.2.2"]) is None
+
+
+def test_introduced_zero_means_all_earlier_versions() -> None:
+    spec = LeakAdvisorySpec.model_validate(
+        {
+            "summary": "s",
+            "affected": [{"package": {"name": "p"}, "ranges": [{"events": [{"introduced": "0"}, {"fixed": "2.0"}]}]}],
+        }
+    )
+    assert matches([("a", spec)], "p", "1.5")
+    assert not matches([("a", spec)], "p", "2.0")
+
+
+def test_maven_order() -> None:
+    assert parse("Maven", "3.2.2-SNAPSHOT") < parse("Maven", "3.2.2") < parse("Maven", "3.10.0")
