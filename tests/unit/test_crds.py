@@ -61,7 +61,7 @@ def test_leakwatch_crd_carries_cel_rules_defaults_and_columns() -> None:
     action = spec["properties"]["action"]
     assert any("cooldown" in rule["message"] for rule in action["x-kubernetes-validations"])
     # Object defaults spell out their properties, so CEL sees a complete object.
-    assert spec["properties"]["memory"]["default"]["window"] == "6h"
+    assert spec["properties"]["memory"]["default"]["window"] == "24h"
     assert spec["properties"]["memory"]["properties"]["signal"]["enum"] == [
         "WorkingSet",
         "RSS",

@@ -24,7 +24,7 @@ def test_minimal_spec_gets_documented_defaults() -> None:
     assert parsed.version.source == "ImageTag"
     assert parsed.memory.source == "Prometheus"
     assert parsed.memory.signal == "WorkingSet"
-    assert parsed.memory.window == "6h"
+    assert parsed.memory.window == "24h"
     assert parsed.memory.jvm.nmt_category == "Other"
     assert parsed.oom.threshold == 2
     assert parsed.action.mode == "Recommend"

@@ -191,7 +191,11 @@ class MemorySpec(ApiModel):
             )
         ),
     )
-    window: Duration = Field(default="6h", description="How far back each analysis looks.")
+    window: Duration = Field(
+        default="24h",
+        description="How far back each analysis looks. Medium sensitivity extrapolates at most 4x the growth it "
+        "has seen, so a 24h window can call a leak that is up to about 4 days from OOM.",
+    )
     step: Duration = Field(default="1m", description="Resolution of the samples.")
     sensitivity: Literal["Low", "Medium", "High"] = Field(
         default="Medium",

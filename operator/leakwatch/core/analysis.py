@@ -499,7 +499,9 @@ def verdict_for_version(
         return VersionVerdict(version, "InsufficientData", None, None, 0.0, evidence)
     levelled = [s for s in analysable if s.plateaued]
     median_growth = float(np.median([s.slope_bytes_per_second for s in analysable]))
-    evidence.append(f"{_runs(len(analysable))} flat on the lower envelope (median {mib_per_hour(median_growth)})")
+    evidence.append(
+        f"no leak in {_runs(len(analysable))} (median growth {mib_per_hour(median_growth)} on the lower envelope)"
+    )
     if levelled:
         evidence.append(f"{len(levelled)} grew and then levelled off (warm-up, cache fill or fragmentation)")
     weights = np.array([s.duration_seconds for s in analysable])

@@ -1,0 +1,345 @@
+"""Detection benchmark: replay each labelled trace as a stream and score LeakWatch against two
+plain alerting rules on the same traces.
+
+    .venv/bin/python bench/detection.py [--corpus DIR] [--json] [--window HOURS] [--sensitivity Medium]
+
+Every `--every` simulated minutes each detector sees only the samples scraped so far (LeakWatch
+within its sliding analysis window) and says alert or not, with its time-to-OOM estimate. Scoring,
+per trace (see bench/README.md):
+
+- a no-leak trace with any alert is a false positive;
+- on a leak trace, an alert before the true onset is a false positive too; the first alert at or
+  after the onset and before the true OOM is a true positive; none in time is a miss;
+- detection delay = (first alert - onset) / (OOM - onset);
+- time-to-OOM error = |predicted - (OOM - first alert)| / (OOM - first alert).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from leakwatch.core.analysis import Samples, analyse_segment, split_segments, verdict_for_version
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = REPO / "tests" / "corpus" / "traces"
+HOUR = 3600.0
+
+TARGETS = {"precision": 0.98, "recall": 0.95, "median_delay": 0.25, "median_tto_error": 0.20}
+
+
+@dataclass(frozen=True)
+class Trace:
+    name: str
+    pattern: str
+    label: str
+    limit_bytes: float
+    onset: float | None
+    oom: float | None
+    pods: list[Samples]
+
+    @property
+    def leak(self) -> bool:
+        return self.label == "leak"
+
+    @property
+    def start(self) -> float:
+        return min(float(p.t[0]) for p in self.pods if len(p))
+
+    @property
+    def end(self) -> float:
+        return max(float(p.t[-1]) for p in self.pods if len(p))
+
+
+def load_corpus(directory: Path) -> list[Trace]:
+    traces = []
+    for path in sorted(directory.glob("*.json.gz")):
+        with gzip.open(path, "rt") as handle:
+            doc = json.load(handle)
+        pods = [Samples(np.array(p["t"], dtype=float), np.array(p["bytes"], dtype=float)) for p in doc["pods"]]
+        traces.append(
+            Trace(
+                name=doc["name"],
+                pattern=doc["pattern"],
+                label=doc["label"],
+                limit_bytes=float(doc["limit_bytes"]),
+                onset=doc.get("onset_time"),
+                oom=doc.get("oom_time"),
+                pods=[p for p in pods if len(p)],
+            )
+        )
+    if not traces:
+        raise SystemExit(f"no *.json.gz traces in {directory}")
+    return traces
+
+
+def window(samples: Samples, now: float, seconds: float) -> Samples:
+    lo, hi = np.searchsorted(samples.t, [now - seconds, now], side="right")
+    return Samples(samples.t[lo:hi], samples.v[lo:hi])
+
+
+@dataclass(frozen=True)
+class Alert:
+    time_to_oom_seconds: float | None
+
+
+# A detector looks at a trace as of `now` and alerts (with its time-to-OOM estimate) or not.
+Detector = Callable[[Trace, float], Alert | None]
+
+
+def static_threshold(fraction: float = 0.9) -> Detector:
+    """`container_memory_working_set_bytes > 0.9 * limit` on the newest sample of any pod."""
+
+    def detect(trace: Trace, now: float) -> Alert | None:
+        for pod in trace.pods:
+            i = int(np.searchsorted(pod.t, now, side="right")) - 1
+            if i >= 0 and now - pod.t[i] <= 300 and pod.v[i] > fraction * trace.limit_bytes:
+                return Alert(None)
+        return None
+
+    return detect
+
+
+def predict_linear(range_seconds: float = HOUR, ahead_seconds: float = 4 * HOUR) -> Detector:
+    """`predict_linear(mem[1h], 4*3600) > limit`: Prometheus fits a least-squares line to the
+    samples in the range (x relative to the evaluation time) and extrapolates it `ahead` seconds."""
+
+    def detect(trace: Trace, now: float) -> Alert | None:
+        for pod in trace.pods:
+            recent = window(pod, now, range_seconds)
+            if len(recent) < 2:
+                continue
+            slope, intercept = np.polyfit(recent.t - now, recent.v, 1)
+            if intercept + slope * ahead_seconds > trace.limit_bytes:
+                tto = max(0.0, (trace.limit_bytes - intercept) / slope) if slope > 0 else None
+                return Alert(tto)
+        return None
+
+    return detect
+
+
+def leakwatch(window_seconds: float, sensitivity: str, max_gap_seconds: float) -> Detector:
+    """What the operator does each cycle: split each pod's window into container runs, analyse each
+    run, and combine them into one verdict for the version (OOMKills are zero before the first OOM,
+    which is the only time a detection counts)."""
+
+    def detect(trace: Trace, now: float) -> Alert | None:
+        segments = []
+        pod_seconds = 0.0
+        for pod in trace.pods:
+            seen = window(pod, now, window_seconds)
+            for run in split_segments(seen, max_gap_seconds=max_gap_seconds):
+                pod_seconds += run.span_seconds
+                segments.append(analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity))
+        verdict = verdict_for_version(trace.name, segments, oom_kills=0, pod_hours=pod_seconds / HOUR, oom_threshold=2)
+        return Alert(verdict.time_to_oom_seconds) if verdict.verdict == "Leaking" else None
+
+    return detect
+
+
+@dataclass
+class TraceResult:
+    name: str
+    pattern: str
+    label: str
+    outcome: str  # "TP" | "FN" | "FP" | "TN"
+    false_alarm_at_hours: float | None = None  # first alert that was wrong (no leak, or before onset)
+    detected_at_hours: float | None = None  # since the trace start
+    delay_fraction: float | None = None
+    tto_predicted_hours: float | None = None
+    tto_true_hours: float | None = None
+    tto_error: float | None = None
+
+
+def replay(trace: Trace, detector: Detector, every_seconds: float) -> TraceResult:
+    start = trace.start
+    false_alarm: float | None = None
+    detection: tuple[float, Alert] | None = None
+    now = start + every_seconds
+    while now <= trace.end + 1e-9:
+        alert = detector(trace, now)
+        if alert is not None:
+            wrong = not trace.leak or (trace.onset is not None and now < trace.onset)
+            if wrong:
+                false_alarm = now if false_alarm is None else false_alarm
+                if not trace.leak:
+                    break
+            elif trace.oom is not None and now < trace.oom:
+                detection = (now, alert)
+                break
+        if trace.oom is not None and now >= trace.oom:
+            break
+        now += every_seconds
+
+    result = TraceResult(trace.name, trace.pattern, trace.label, "TN")
+    if false_alarm is not None:
+        result.false_alarm_at_hours = (false_alarm - start) / HOUR
+    if not trace.leak:
+        result.outcome = "FP" if false_alarm is not None else "TN"
+        return result
+    if detection is None:
+        result.outcome = "FN"
+        return result
+    assert trace.onset is not None and trace.oom is not None
+    at, alert = detection
+    result.outcome = "TP"
+    result.detected_at_hours = (at - start) / HOUR
+    result.delay_fraction = (at - trace.onset) / (trace.oom - trace.onset)
+    true_tto = trace.oom - at
+    result.tto_true_hours = true_tto / HOUR
+    if alert.time_to_oom_seconds is not None:
+        result.tto_predicted_hours = alert.time_to_oom_seconds / HOUR
+        result.tto_error = abs(alert.time_to_oom_seconds - true_tto) / true_tto
+    return result
+
+
+@dataclass
+class Score:
+    detector: str
+    traces: int
+    leaks: int
+    true_positives: int
+    false_positives: int  # alarms on no-leak traces plus alarms before the onset on leak traces
+    misses: int
+    precision: float
+    recall: float
+    median_delay: float | None
+    p90_delay: float | None
+    median_tto_error: float | None
+    seconds: float
+    results: list[TraceResult] = field(default_factory=list)
+
+
+def median(values: Sequence[float | None], q: float = 50) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(np.percentile(present, q)) if present else None
+
+
+def score(name: str, traces: list[Trace], detector: Detector, every_seconds: float) -> Score:
+    began = time.process_time()
+    results = [replay(trace, detector, every_seconds) for trace in traces]
+    spent = time.process_time() - began
+    tp = sum(r.outcome == "TP" for r in results)
+    fp = sum(r.false_alarm_at_hours is not None for r in results)
+    leaks = sum(t.leak for t in traces)
+    delays = [r.delay_fraction for r in results]
+    return Score(
+        detector=name,
+        traces=len(traces),
+        leaks=leaks,
+        true_positives=tp,
+        false_positives=fp,
+        misses=leaks - tp,
+        precision=tp / (tp + fp) if tp + fp else math.nan,
+        recall=tp / leaks if leaks else math.nan,
+        median_delay=median(delays),
+        p90_delay=median(delays, 90),
+        median_tto_error=median([r.tto_error for r in results]),
+        seconds=spent,
+        results=results,
+    )
+
+
+def fmt(value: float | None, pattern: str = "{:.2f}") -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else pattern.format(value)
+
+
+def print_tables(scores: list[Score], settings: dict[str, object]) -> None:
+    print("settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+    header = f"{'detector':<24}{'precision':>10}{'recall':>8}{'TP':>5}{'FP':>5}{'FN':>5}"
+    header += f"{'delay p50':>11}{'delay p90':>11}{'TTO err p50':>13}{'cpu s':>8}"
+    print(header)
+    print("-" * len(header))
+    for s in scores:
+        print(
+            f"{s.detector:<24}{fmt(s.precision):>10}{fmt(s.recall):>8}{s.true_positives:>5}{s.false_positives:>5}"
+            f"{s.misses:>5}{fmt(s.median_delay):>11}{fmt(s.p90_delay):>11}"
+            f"{fmt(s.median_tto_error, '{:.0%}'):>13}{s.seconds:>8.1f}"
+        )
+    print()
+    patterns = sorted({r.pattern for r in scores[0].results}, key=lambda p: (scores[0].results[0].label, p))
+    print("per pattern: detected/leaks or false alarms/traces, with median delay for leaks")
+    print(f"{'pattern':<20}" + "".join(f"{s.detector:>24}" for s in scores))
+    for pattern in patterns:
+        cells = []
+        for s in scores:
+            rows = [r for r in s.results if r.pattern == pattern]
+            if rows[0].label == "leak":
+                hit = sum(r.outcome == "TP" for r in rows)
+                delay = median([r.delay_fraction for r in rows])
+                early = sum(r.false_alarm_at_hours is not None for r in rows)
+                cell = f"{hit}/{len(rows)} d={fmt(delay)}" + (f" +{early}FP" if early else "")
+            else:
+                cell = f"{sum(r.outcome == 'FP' for r in rows)}/{len(rows)} FP"
+            cells.append(f"{cell:>24}")
+        print(f"{pattern:<20}" + "".join(cells))
+    lw, others = scores[0], scores[1:]
+    print()
+    print("targets for LeakWatch:")
+    checks = [
+        ("precision >= 0.98", lw.precision >= TARGETS["precision"]),
+        ("recall >= 0.95", lw.recall >= TARGETS["recall"]),
+        ("median delay <= 0.25", lw.median_delay is not None and lw.median_delay <= TARGETS["median_delay"]),
+        (
+            "median TTO error <= 20%",
+            lw.median_tto_error is not None and lw.median_tto_error <= TARGETS["median_tto_error"],
+        ),
+        ("precision better than both baselines", all(lw.precision > o.precision for o in others)),
+        (
+            "delay better than both baselines",
+            all(o.median_delay is None or (lw.median_delay or math.inf) < o.median_delay for o in others),
+        ),
+    ]
+    for text, ok in checks:
+        print(f"  [{'met' if ok else 'MISSED'}] {text}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="directory of *.json.gz traces")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("--window", type=float, default=24.0, help="LeakWatch analysis window, hours")
+    parser.add_argument("--every", type=float, default=10.0, help="evaluation interval, simulated minutes")
+    parser.add_argument("--sensitivity", default="Medium", choices=["Low", "Medium", "High"])
+    parser.add_argument(
+        "--max-gap", type=float, default=10.0, help="a scrape gap longer than this splits a run, minutes"
+    )
+    args = parser.parse_args(argv)
+
+    traces = load_corpus(args.corpus)
+    every = args.every * 60
+    settings: dict[str, object] = {
+        "corpus": str(args.corpus),
+        "traces": len(traces),
+        "every_minutes": args.every,
+        "leakwatch_window_hours": args.window,
+        "sensitivity": args.sensitivity,
+        "max_gap_minutes": args.max_gap,
+    }
+    detectors: list[tuple[str, Detector]] = [
+        ("leakwatch", leakwatch(args.window * HOUR, args.sensitivity, args.max_gap * 60)),
+        ("static >90% of limit", static_threshold(0.9)),
+        ("predict_linear 1h->4h", predict_linear(HOUR, 4 * HOUR)),
+    ]
+    scores = [score(name, traces, detector, every) for name, detector in detectors]
+    if args.json:
+        json.dump(
+            {"settings": settings, "targets": TARGETS, "scores": [asdict(s) for s in scores]}, sys.stdout, indent=1
+        )
+        print()
+    else:
+        print_tables(scores, settings)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
