@@ -1,87 +1,130 @@
-"""`make demo`: LeakWatch on a real local control plane.
+"""`make demo`: LeakWatch finds the Jooby story on a real local cluster, in about four minutes.
 
-Starts etcd, kube-apiserver and kube-controller-manager on loopback, installs the CRDs, runs the
-operator, applies the example LeakWatch and LeakAdvisory, and prints what `kubectl get
-leakwatches` shows. With --hold it keeps everything running until Ctrl-C and prints the
-KUBECONFIG to use. Every process it started is stopped on exit, also on Ctrl-C.
+It starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback,
+installs the Helm chart (CRDs, RBAC, the jooby#3453 advisory), runs the operator as the chart's
+ServiceAccount, starts Prometheus and a kubelet/cAdvisor stand-in, deploys checkout-api 3.0.10
+(flat), rolls out 3.1.2 (it leaks; the stand-in OOMKills it at its limit, as a kubelet would),
+and waits for LeakWatch's recommendation. Then it prints `kubectl get leakwatches`, the
+recommendation in words and the Events, and draws a picture. Everything it started is stopped at
+the end, also on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
+import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
-from leakwatch.dev.cluster import ControlPlane, free_port
+from leakwatch.core.analysis import Samples
+from leakwatch.dev.picture import PodSeries, draw
+from leakwatch.dev.story import APP, LocalStory, StoryConfig
+from leakwatch.sample.prometheus import PrometheusClient
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-CRDS = Path(__file__).resolve().parents[3] / "crds"
+OUT = Path(__file__).resolve().parents[3] / "out"
+
+
+def say(started: float, text: str) -> None:
+    print(f"[{time.monotonic() - started:6.1f}s] {text}", flush=True)
+
+
+def pod_versions(status: dict[str, object]) -> dict[str, str]:
+    ledger = status.get("ledger") or {}
+    assert isinstance(ledger, dict)
+    known = {p["name"]: p["version"] for p in ledger.get("past", [])}
+    known.update({p["name"]: p["version"] for p in ledger.get("pods", [])})
+    return known
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leakwatch-demo", description=__doc__)
-    parser.add_argument("--hold", action="store_true", help="keep the cluster and operator running until Ctrl-C")
-    parser.add_argument("--namespace", default="default", help="namespace for the example LeakWatch")
+    parser.add_argument("--flat-seconds", type=float, default=60, help="how long 3.0.10 runs before the rollout")
+    parser.add_argument("--timeout", type=float, default=240, help="give up waiting for a recommendation after this")
+    parser.add_argument("--picture", type=Path, default=OUT / "leakwatch-demo.png")
+    parser.add_argument("--hold", action="store_true", help="keep everything running until Ctrl-C")
     args = parser.parse_args(argv)
 
     started = time.monotonic()
-    print("starting a real control plane (etcd, kube-apiserver, kube-controller-manager) on loopback ...")
-    with ControlPlane(components=("controller-manager",)) as cp:
-        kubectl = [str(cp.binary("kubectl")), "--kubeconfig", str(cp.kubeconfig)]
-        print(f"kube-apiserver {cp.version} ready at {cp.server} after {time.monotonic() - started:.1f}s")
-        subprocess.run([*kubectl, "apply", "--server-side", "-f", str(CRDS)], check=True)
-        subprocess.run(
-            [*kubectl, "wait", "--for=condition=Established", "--timeout=60s", "crd/leakwatches.leakwatch.io"],
-            check=True,
+    say(started, "starting etcd, kube-apiserver, controller-manager, scheduler, kwok, Prometheus, the operator ...")
+    with (
+        tempfile.TemporaryDirectory(prefix="leakwatch-demo-") as tmp,
+        LocalStory(Path(tmp), StoryConfig(helm_chart=True, replicas=3)) as story,
+    ):
+        ns = story.cfg.namespace
+        say(
+            started,
+            f"kube-apiserver {story.cp.version} at {story.cp.server}; chart installed; operator runs as "
+            "ServiceAccount leakwatch-system/leakwatch",
         )
-        env = {
-            **cp.env(),
-            "LEAKWATCH_METRICS_PORT": str(free_port()),
-            "LEAKWATCH_HEALTH_PORT": str(free_port()),
-            "LEAKWATCH_BIND_ADDRESS": "127.0.0.1",
-        }
-        log = cp.root / "operator.log"
-        operator = subprocess.Popen(
-            [sys.executable, "-m", "leakwatch", "run"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
-        )
+        t0 = time.time()
+        story.deploy("3.0.10")
+        say(started, f"deployed {APP} 3.0.10 (3 replicas); letting it run flat for {args.flat_seconds:.0f}s")
+        time.sleep(args.flat_seconds)
+        rollout = time.time()
+        story.roll_to("3.1.2")
+        say(started, f"rolled out {APP} 3.1.2")
         try:
-            subprocess.run([*kubectl, "apply", "-f", str(EXAMPLES / "jooby-3453.leakadvisory.yaml")], check=True)
-            subprocess.run(
-                [*kubectl, "apply", "-n", args.namespace, "-f", str(EXAMPLES / "checkout-api.leakwatch.yaml")],
-                check=True,
+            story.wait(lambda: story.recommendation().get("action") == "Upgrade", args.timeout, "a recommendation")
+        except TimeoutError:
+            say(started, "no recommendation in time; status was:\n" + story.dump())
+            return 1
+        say(started, "LeakWatch recommends:")
+        print(story.kubectl("get", "leakwatches", "-n", ns, "-o", "wide"))
+        rec = story.recommendation()
+        print(f"  {rec['summary']}\n")
+        for line in rec.get("evidence", []):
+            print(f"  - {line}")
+        print()
+        print(
+            story.kubectl(
+                "get",
+                "events",
+                "-n",
+                ns,
+                "--field-selector",
+                "involvedObject.kind=LeakWatch",
+                "--sort-by=.metadata.creationTimestamp",
             )
-            subprocess.run(
-                [
-                    *kubectl,
-                    "wait",
-                    "-n",
-                    args.namespace,
-                    "--for=condition=Ready",
-                    "--timeout=60s",
-                    "leakwatch/checkout-api",
-                ],
-                check=True,
+        )
+        end = time.time()
+        status = story.status()
+        versions = pod_versions(status)
+        found = PrometheusClient(story.prometheus.url).range_query(
+            f'container_memory_working_set_bytes{{namespace="{ns}", container="app"}}', t0, end, 1
+        )
+        series = [
+            PodSeries(s.labels["pod"], versions.get(s.labels["pod"], "unknown"), Samples(s.samples.t, s.samples.v))
+            for s in found
+        ]
+        ooms = [
+            (datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp(), v) for _, v, at in story.kubelet.oom_kills
+        ]
+        picture = draw(
+            args.picture,
+            series=series,
+            rollouts=[(rollout, "3.1.2")],
+            oom_kills=ooms,
+            limit_bytes=512 * 2**20,
+            title=f"{APP}: memory per pod by version, as LeakWatch saw it",
+            recommendation=str(rec["summary"]),
+        )
+        say(started, f"picture: {picture}")
+        if args.hold:
+            say(
+                started,
+                f"holding; export KUBECONFIG={story.cp.kubeconfig}; Prometheus at {story.prometheus.url}; "
+                "Ctrl-C stops everything",
             )
-            subprocess.run([*kubectl, "get", "leakwatches", "-n", args.namespace, "-o", "wide"], check=True)
-            subprocess.run([*kubectl, "get", "leakadvisories"], check=True)
-            print(f"operator metrics: http://127.0.0.1:{env['LEAKWATCH_METRICS_PORT']}/metrics")
-            print(f"demo ready in {time.monotonic() - started:.1f}s")
-            if args.hold:
-                print(f"holding; use: export KUBECONFIG={cp.kubeconfig}   (Ctrl-C stops everything)")
-                while operator.poll() is None:
-                    time.sleep(1)
-        except KeyboardInterrupt:
-            print("stopping ...")
-        finally:
-            operator.terminate()
-            try:
-                operator.wait(15)
-            except subprocess.TimeoutExpired:
-                operator.kill()
+            while True:
+                time.sleep(1)
+    say(started, "stopped everything")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt:
+        print("interrupted; everything was stopped")
+        raise SystemExit(130) from None

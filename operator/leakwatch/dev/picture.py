@@ -1,0 +1,65 @@
+"""The demo's picture: memory per pod over time, coloured by version, with the rollout, the
+OOMKills and the recommendation marked."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+
+from leakwatch.core.analysis import Samples
+
+MiB = 2**20
+
+
+@dataclass(frozen=True)
+class PodSeries:
+    pod: str
+    version: str
+    samples: Samples
+
+
+def draw(
+    path: Path,
+    *,
+    series: list[PodSeries],
+    rollouts: list[tuple[float, str]],
+    oom_kills: list[tuple[float, str]],
+    limit_bytes: float,
+    title: str,
+    recommendation: str,
+) -> Path:
+    versions = sorted({s.version for s in series})
+    cmap = plt.get_cmap("tab10")
+    palette = {version: cmap(i % 10) for i, version in enumerate(versions)}
+    start = min((float(s.samples.t[0]) for s in series if len(s.samples)), default=0.0)
+    fig, ax = plt.subplots(figsize=(12, 6.5), dpi=110)
+    labelled: set[str] = set()
+    for s in series:
+        label = None if s.version in labelled else f"version {s.version}"
+        labelled.add(s.version)
+        ax.plot((s.samples.t - start) / 60, s.samples.v / MiB, color=palette[s.version], lw=1.1, label=label)
+    ax.axhline(limit_bytes / MiB, color="black", ls=":", lw=1, label="memory limit")
+    for moment, version in rollouts:
+        ax.axvline((moment - start) / 60, color="grey", ls="--", lw=1)
+        ax.annotate(f"rollout {version}", ((moment - start) / 60, limit_bytes / MiB * 1.02), rotation=0, fontsize=9)
+    if oom_kills:
+        xs = [(moment - start) / 60 for moment, _ in oom_kills]
+        ax.scatter(xs, [limit_bytes / MiB] * len(xs), marker="x", color="red", zorder=5, label="OOMKilled")
+    ax.set_xlabel(f"minutes since {datetime.fromtimestamp(start, UTC):%H:%M:%S} UTC (demo time is compressed)")
+    ax.set_ylabel("working set (MiB)")
+    ax.set_ylim(0, limit_bytes / MiB * 1.12)
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    fig.text(0.01, 0.01, "\n".join(textwrap.wrap(recommendation, 150)), fontsize=9, va="bottom")
+    fig.subplots_adjust(bottom=0.2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
