@@ -69,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         except TimeoutError:
             say(started, "no recommendation in time; status was:\n" + story.dump())
             return 1
-        say(started, "LeakWatch recommends:")
+        say(started, "LeakWatch recommends, before any OOMKill; now letting the kubelet stand-in OOMKill 3.1.2 ...")
+        try:
+            story.wait(lambda: story.status().get("oomKills", 0) >= story.cfg.replicas, 90, "OOMKills")
+        except TimeoutError:
+            say(started, "no OOMKill within 90s")
         print(story.kubectl("get", "leakwatches", "-n", ns, "-o", "wide"))
         rec = story.recommendation()
         print(f"  {rec['summary']}\n")
