@@ -3,7 +3,6 @@ started on loopback from binaries built by hack/build-binaries.sh; nothing here 
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,20 +10,11 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from helpers import OperatorProcess
+from helpers import OperatorProcess, kubectl
 from leakwatch.dev.cluster import ControlPlane
 
 REPO = Path(__file__).resolve().parents[1]
 _VERSION_KEY = pytest.StashKey[str]()
-
-
-def kubectl(cp: ControlPlane, *args: str) -> str:
-    done = subprocess.run(
-        [str(cp.binary("kubectl")), "--kubeconfig", str(cp.kubeconfig), *args], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"kubectl {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
 
 
 @pytest.fixture(scope="session")

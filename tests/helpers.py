@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
 
+from leakwatch.dev.cluster import ControlPlane
 from leakwatch.dev.operator import OperatorProcess
 
-__all__ = ["OperatorProcess", "deployment_pod", "kubelet_status", "wait_for"]
+__all__ = ["OperatorProcess", "deployment_pod", "kubectl", "kubelet_status", "wait_for"]
 
 T = TypeVar("T")
 
@@ -91,3 +93,12 @@ def kubelet_status(
             }
         }
     return {"status": {"phase": "Running", "startTime": started, "containerStatuses": [container]}}
+
+
+def kubectl(cp: ControlPlane, *args: str) -> str:
+    done = subprocess.run(
+        [str(cp.binary("kubectl")), "--kubeconfig", str(cp.kubeconfig), *args], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"kubectl {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
