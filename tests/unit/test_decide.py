@@ -65,7 +65,8 @@ def test_the_jooby_story_recommends_the_fix_and_offers_the_rollback() -> None:
     assert (decision.from_version, decision.to_version, decision.rollback_to) == ("3.1.2", "3.1.4", "3.0.10")
     assert decision.summary == (
         "checkout-api: 3.1.2 leaks 52.0 MiB/h (OOM in ~3.0 hours, 7 OOMKills since rollout on 2025-07-01 10:00); "
-        "3.0.10 was flat for 6.0 days; upgrade to 3.1.4 (fixes jooby#3453) or roll back to 3.0.10."
+        "3.0.10 was flat for 6.0 days; upgrade to 3.1.4 (fixes jooby#3453; 3.2.2 on the newest line) "
+        "or roll back to 3.0.10."
     )
 
 

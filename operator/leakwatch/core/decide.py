@@ -22,7 +22,7 @@ from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.core.analysis import VersionVerdict, human_duration, mib_per_hour
 from leakwatch.core.attribution import UNKNOWN
 from leakwatch.core.oom import Ledger
-from leakwatch.core.versions import matches, nearest_fix, package_ecosystem
+from leakwatch.core.versions import matches, nearest_fix, newest, package_ecosystem
 
 Action = Literal["Upgrade", "Rollback", "Investigate", "None"]
 
@@ -107,11 +107,14 @@ def decide(given: DecisionInput) -> Decision:
 
     upgrade: str | None = None
     fixing: list[str] = []
+    other_fixes: list[str] = []
     for hit in matches(advisories, package or "", current.version) if package else []:
         evidence.append(f"{current.version} is covered by {hit.alias}: {hit.summary}")
         target = nearest_fix(ecosystem, current.version, hit.fixed)
         if target and not covered(target) and target not in leaked and (upgrade is None or target == upgrade):
             upgrade, fixing = target, [*fixing, hit.alias]
+            other_fixes += [v for v in hit.all_fixed if not covered(v) and v not in leaked]
+    newer_line = newest(ecosystem, other_fixes)
 
     known_good = {v for _, spec in advisories for v in spec.known_good}
     earlier = sorted(
@@ -145,7 +148,8 @@ def decide(given: DecisionInput) -> Decision:
 
     if upgrade is not None:
         tail = f"; {flat}" if rollback else ""
-        tail += f"; upgrade to {upgrade} (fixes {', '.join(fixing)})"
+        also = f"; {newer_line} on the newest line" if newer_line and newer_line != upgrade else ""
+        tail += f"; upgrade to {upgrade} (fixes {', '.join(fixing)}{also})"
         if rollback is not None:
             tail += f" or roll back to {rollback.version}"
         return Decision(

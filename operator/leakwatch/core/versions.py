@@ -55,6 +55,7 @@ class AdvisoryMatch:
     alias: str  # how people know it, e.g. jooby#3453
     summary: str
     fixed: list[str]  # fixed versions of the ranges that contain the version
+    all_fixed: list[str]  # every fixed version the advisory names for the package (other lines too)
 
 
 def fixes_if_affected(affected: Affected, version: str) -> list[str] | None:
@@ -82,7 +83,8 @@ def matches(advisories: Iterable[tuple[str, LeakAdvisorySpec]], package: str, ve
             fixed = fixes_if_affected(affected, version)
             if fixed is not None:
                 alias = spec.aliases[0] if spec.aliases else name
-                found.append(AdvisoryMatch(name, alias, spec.summary, fixed))
+                every = [e.fixed for r in affected.ranges for e in r.events if e.fixed]
+                found.append(AdvisoryMatch(name, alias, spec.summary, fixed, every))
     return found
 
 
@@ -99,6 +101,11 @@ def nearest_fix(ecosystem: str, current: str, fixed: Iterable[str]) -> str | Non
     if same_line:
         return same_line[0]
     return candidates[0][1] if candidates else None
+
+
+def newest(ecosystem: str, versions: Iterable[str]) -> str | None:
+    parsed = [(key, text) for text in set(versions) if (key := parse(ecosystem, text)) is not None]
+    return max(parsed)[1] if parsed else None
 
 
 def package_ecosystem(advisories: Iterable[tuple[str, LeakAdvisorySpec]], package: str) -> str:

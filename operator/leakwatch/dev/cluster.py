@@ -312,60 +312,36 @@ class ControlPlane:
         self._write_kubeconfig(path, self.token, "leakwatch-admin")
         return path
 
+    def _component_args(self, binary: str) -> list[str]:
+        """What kube-controller-manager and kube-scheduler share: admin kubeconfig, loopback, one replica."""
+        kubeconfig = str(self._component_kubeconfig(binary))
+        return [
+            str(self.binary(binary)),
+            "--kubeconfig", kubeconfig,
+            "--authentication-kubeconfig", kubeconfig,
+            "--authorization-kubeconfig", kubeconfig,
+            "--bind-address", "127.0.0.1",
+            "--secure-port", str(free_port()),
+            "--leader-elect=false",
+            "--v", "1",
+        ]  # fmt: skip
+
     def _start_controller_manager(self) -> None:
-        kubeconfig = self._component_kubeconfig("kube-controller-manager")
         self._spawn(
             "kube-controller-manager",
             [
-                str(self.binary("kube-controller-manager")),
-                "--kubeconfig",
-                str(kubeconfig),
-                "--authentication-kubeconfig",
-                str(kubeconfig),
-                "--authorization-kubeconfig",
-                str(kubeconfig),
-                "--bind-address",
-                "127.0.0.1",
-                "--secure-port",
-                str(free_port()),
-                "--service-account-private-key-file",
-                str(self.pki / "sa.key"),
-                "--root-ca-file",
-                str(self.pki / "ca.crt"),
-                "--cluster-signing-cert-file",
-                str(self.pki / "ca.crt"),
-                "--cluster-signing-key-file",
-                str(self.pki / "ca.key"),
+                *self._component_args("kube-controller-manager"),
+                "--service-account-private-key-file", str(self.pki / "sa.key"),
+                "--root-ca-file", str(self.pki / "ca.crt"),
+                "--cluster-signing-cert-file", str(self.pki / "ca.crt"),
+                "--cluster-signing-key-file", str(self.pki / "ca.key"),
                 "--use-service-account-credentials=false",
-                "--leader-elect=false",
-                "--controllers",
-                self.controllers,
-                "--v",
-                "1",
+                "--controllers", self.controllers,
             ],
-        )
+        )  # fmt: skip
 
     def _start_scheduler(self) -> None:
-        kubeconfig = self._component_kubeconfig("kube-scheduler")
-        self._spawn(
-            "kube-scheduler",
-            [
-                str(self.binary("kube-scheduler")),
-                "--kubeconfig",
-                str(kubeconfig),
-                "--authentication-kubeconfig",
-                str(kubeconfig),
-                "--authorization-kubeconfig",
-                str(kubeconfig),
-                "--bind-address",
-                "127.0.0.1",
-                "--secure-port",
-                str(free_port()),
-                "--leader-elect=false",
-                "--v",
-                "1",
-            ],
-        )
+        self._spawn("kube-scheduler", self._component_args("kube-scheduler"))
 
     def _start_kwok(self) -> None:
         kubeconfig = self._component_kubeconfig("kwok")
