@@ -289,17 +289,16 @@ def test_monitoring_objects_render_only_when_enabled(helm: Helm, tmp_path: Path)
         assert alert["labels"]["team"] == "platform"
         assert alert["labels"]["severity"] in {"critical", "warning", "info"}
         assert {"summary", "description", "runbook"} <= set(alert["annotations"])
-    # The chart ships no dashboard yet: dashboards.enabled renders nothing rather than a stub.
-    assert "ConfigMap" not in kinds(docs)
-
-    # Once the generator adds a dashboard, it lands in one ConfigMap for the Grafana sidecar.
+    configmap = find(docs, "ConfigMap")
+    assert configmap["metadata"]["namespace"] == "monitoring"
+    assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert configmap["data"] == {"leakwatch.json": (CHART / "files" / "dashboards" / "leakwatch.json").read_text()}
+    # Without a dashboard file, dashboards.enabled renders nothing rather than a stub.
     chart = tmp_path / "leakwatch"
     shutil.copytree(CHART, chart)
-    (chart / "files" / "dashboards" / "leakwatch.json").write_text('{"title": "LeakWatch"}')
+    (chart / "files" / "dashboards" / "leakwatch.json").unlink()
     out = helm("template", "leakwatch", str(chart), "--set", "dashboards.enabled=true").stdout
-    configmap = find([d for d in yaml.safe_load_all(out) if d], "ConfigMap")
-    assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"
-    assert json.loads(configmap["data"]["leakwatch.json"]) == {"title": "LeakWatch"}
+    assert "ConfigMap" not in kinds([d for d in yaml.safe_load_all(out) if d])
 
 
 @pytest.mark.parametrize("scenario", [None, *SCENARIOS], ids=lambda p: p.name if p else "defaults")

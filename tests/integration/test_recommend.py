@@ -151,6 +151,28 @@ def test_auto_rollback_waits_for_a_paused_workload_acts_once_and_honours_cooldow
     assert image(story) == "3.1.2"
     rollbacks = [e for e in story.events("Deployment") if e.reason == "AutoRollback"]
     assert len(rollbacks) == 1
+
+    # SIGKILL the operator and start it again: the same recommendation since the same moment, the
+    # same last action, and no Event posted twice.
+    before, acted = story.recommendation(), last_action(story)
+
+    def decisions() -> int:  # not OOMKilled Events: the stand-in keeps killing 3.1.2
+        return len([e for e in story.core.list_namespaced_event(NS).items
+                    if e.reason.endswith("Recommended") or e.reason.startswith("AutoRollback")])  # fmt: skip
+
+    events_before = decisions()
+    story.operator.kill()
+    story.operator.start()
+    wait_for(lambda: story.status().get("lastAnalysisTime", "") > acted["time"], timeout=60, what="a fresh analysis")
+    time.sleep(5)
+    after = story.recommendation()
+    assert (after["action"], after["toVersion"], after["since"]) == (
+        before["action"],
+        before["toVersion"],
+        before["since"],
+    )
+    assert (last_action(story)["reason"], last_action(story)["actedAt"]) == (acted["reason"], acted["actedAt"])
+    assert decisions() == events_before
     print(
         "\n".join(
             f"{e.type:8} {e.reason:28} {e.involved_object.kind}/{e.involved_object.name}: {e.message}"

@@ -1,0 +1,354 @@
+"""The chart's Grafana dashboard against real data: every variable, panel and annotation query of
+helm/leakwatch/files/dashboards/leakwatch.json runs against a real Prometheus that scrapes the real
+operator's /metrics and the memory a kubelet/cAdvisor stand-in reports for a Deployment rolled from
+3.0.10 to the leaky 3.1.2 (the story of test_recommend.py, shortened), after a Prometheus outage
+that makes the operator's analysis fail. A query that errors or finds nothing fails the test.
+
+Grafana is not needed to run the queries: variables are resolved as Grafana's Prometheus data
+source does (`label_values(selector, label)` = the label values API with `match[]`), substituted
+as Grafana formats a multi-value variable set to All (`(a|b)`, regex-escaped), and Grafana's
+`$__interval`, `$__rate_interval` and `$__range` get the durations Grafana would pick for this
+scrape interval and time range.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client, config
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from helpers import OperatorProcess, wait_for
+from leakwatch.dev.cluster import ControlPlane, binary_dirs, find_binary
+from leakwatch.dev.kubelet import CUSTOM_STATUS, FakeKubelet, VersionBehaviour, fake_node
+from leakwatch.dev.prometheus import PrometheusServer
+
+pytestmark = pytest.mark.cluster
+
+REPO = Path(__file__).resolve().parents[2]
+DASHBOARD = REPO / "helm" / "leakwatch" / "files" / "dashboards" / "leakwatch.json"
+GROUP, VERSION = "leakwatch.io", "v1alpha1"
+NS, APP, JOB = "shop", "checkout-api", "leakwatch"
+BEHAVIOURS = {
+    "3.0.10": VersionBehaviour(base_mib=250, growth_mib_per_minute=0),
+    "3.1.2": VersionBehaviour(base_mib=250, growth_mib_per_minute=300),  # OOMKilled at 512Mi after ~50 s
+}
+# One second of memory data stands for ten minutes: a 3.1.2 run then grows for the three hours that
+# Medium sensitivity wants before it projects a time to OOM well before the run is OOMKilled.
+TIME_SCALE = "600"
+STEP = 5  # seconds: the range queries' step, i.e. Grafana's $__interval here
+RATE_INTERVAL = "20s"  # Grafana's $__rate_interval: at least four scrape intervals, more than $__interval
+Doc = dict[str, Any]
+
+
+def deployment(version: str) -> Doc:
+    container = {
+        "name": "app",
+        "image": f"registry.local/shop/{APP}:{version}",
+        "resources": {"limits": {"memory": "512Mi"}},
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": APP},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": APP}},
+            "template": {
+                "metadata": {"labels": {"app": APP}, "annotations": CUSTOM_STATUS},
+                "spec": {"containers": [container]},
+            },
+        },
+    }
+
+
+@dataclass
+class Prometheus:
+    url: str
+
+    def api(self, path: str, **params: str | list[str]) -> Any:
+        query = urllib.parse.urlencode(params, doseq=True)
+        with urllib.request.urlopen(f"{self.url}/api/v1/{path}?{query}", timeout=30) as response:
+            body = json.loads(response.read())
+        assert body["status"] == "success", body
+        return body["data"]
+
+
+@dataclass
+class Scenario:
+    prometheus: Prometheus
+    start: float
+    end: float = 0.0
+    variables: dict[str, list[str]] = field(default_factory=dict)
+
+
+def exported(operator: OperatorProcess, name: str) -> list[Sample]:
+    """The operator's own /metrics samples of one name."""
+    families = text_string_to_metric_families(operator.get("/metrics"))
+    return [s for family in families for s in family.samples if s.name == name]
+
+
+def leakwatch_status(custom: client.CustomObjectsApi) -> Doc:
+    obj = custom.get_namespaced_custom_object(GROUP, VERSION, NS, "leakwatches", APP)
+    return dict(obj.get("status") or {})
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    """3.0.10 runs and is judged Stable; 3.1.2 rolls out, leaks, gets a Rollback recommendation and
+    is OOMKilled; then Prometheus is down for a few seconds, so analyses fail and are counted."""
+    workdir = tmp_path_factory.mktemp("dashboard")
+    with ControlPlane(components=("controller-manager", "scheduler", "kwok"), controllers="*") as cp:
+        started = time.time()
+        api = config.new_client_from_config(str(cp.kubeconfig))
+        core, apps, custom = client.CoreV1Api(api), client.AppsV1Api(api), client.CustomObjectsApi(api)
+        kubectl = [str(cp.binary("kubectl")), "--kubeconfig", str(cp.kubeconfig)]
+        subprocess.run([*kubectl, "apply", "--server-side", "-f", str(REPO / "crds")], check=True, capture_output=True)
+        subprocess.run(
+            [*kubectl, "wait", "--for=condition=Established", "crd/leakwatches.leakwatch.io"],
+            check=True,
+            capture_output=True,
+        )
+        core.create_node(fake_node())
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NS)))
+        wait_for(lambda: core.list_namespaced_service_account(NS).items, what="the default ServiceAccount")
+        kubelet = FakeKubelet(core, BEHAVIOURS, NS, backdate_seconds={"3.0.10": 6 * 86400})
+        operator = OperatorProcess(cp, workdir, [NS])
+        operator_scrape = {
+            "job_name": JOB,
+            "honor_labels": True,  # as the chart's ServiceMonitor: keep the LeakWatch's own namespace label
+            "scrape_interval": "1s",
+            "static_configs": [{"targets": [f"127.0.0.1:{operator.metrics_port}"]}],
+        }
+        server = PrometheusServer(workdir / "prometheus", scrape_configs=[kubelet.scrape_config("1s"), operator_scrape])
+        operator.extra_env = {
+            "LEAKWATCH_PROMETHEUS_URL": server.url,
+            "LEAKWATCH_ANALYSIS_INTERVAL_SECONDS": "2",
+            "LEAKWATCH_TIME_SCALE": TIME_SCALE,
+        }
+        kubelet.start()
+        server.start()
+        operator.start()
+        try:
+            custom.create_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                NS,
+                "leakwatches",
+                {
+                    "apiVersion": f"{GROUP}/{VERSION}",
+                    "kind": "LeakWatch",
+                    "metadata": {"name": APP},
+                    "spec": {
+                        "selector": {"matchLabels": {"app": APP}},
+                        "version": {"source": "ImageTag", "framework": "io.jooby:jooby-netty"},
+                        "memory": {"window": "4m", "step": "1s"},
+                        "oom": {"threshold": 2, "window": "1h"},
+                    },
+                },
+            )
+            apps.create_namespaced_deployment(NS, deployment("3.0.10"))
+            wait_for(
+                lambda: (
+                    {v["version"]: v.get("verdict") for v in leakwatch_status(custom).get("versions", [])}.get("3.0.10")
+                    == "Stable"
+                ),
+                timeout=120,
+                what="3.0.10 judged Stable",
+            )
+            apps.patch_namespaced_deployment(APP, NS, deployment("3.1.2"))
+            wait_for(
+                lambda: (leakwatch_status(custom).get("recommendation") or {}).get("action") == "Rollback",
+                timeout=120,
+                what="a Rollback recommendation for 3.1.2",
+            )
+            wait_for(
+                lambda: Prometheus(server.url).api(
+                    "query", query='sum(leakwatch_oom_kills_total{version="3.1.2"}) >= 2'
+                )["result"],
+                timeout=120,
+                what="3.1.2 OOMKilled and counted",
+            )
+            # Prometheus down: the operator's analyses fail and count it; then back, same port and data.
+            server.stop()
+            wait_for(
+                lambda: any(s.value >= 1 for s in exported(operator, "leakwatch_analysis_errors_total")),
+                timeout=30,
+                what="an analysis error while Prometheus is down",
+            )
+            server.start()
+            prometheus = Prometheus(server.url)
+            # Enough samples of the new error series for several $__interval steps to see two.
+            wait_for(
+                lambda: prometheus.api("query", query="count_over_time(leakwatch_analysis_errors_total[1m]) >= 12")[
+                    "result"
+                ],
+                timeout=30,
+                what="the analysis errors scraped",
+            )
+            print(f"scenario ready after {time.time() - started:.0f}s")
+            yield Scenario(prometheus, start=started)
+        finally:
+            operator.stop()
+            kubelet.stop()
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def board() -> Doc:
+    loaded: Doc = json.loads(DASHBOARD.read_text())
+    return loaded
+
+
+def regex_escape(value: str) -> str:
+    r"""As Grafana escapes a variable's value for a PromQL regex (each special character gets `\\`)."""
+    return re.sub(r"([\\^$*+?.()|{}\[\]])", r"\\\\\1", value)
+
+
+def interpolate(expr: str, variables: dict[str, list[str]], builtins: dict[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name in builtins:
+            return builtins[name]
+        assert name in variables, f"${name} is not a dashboard variable"
+        values = [regex_escape(v) for v in variables[name]]
+        return values[0] if len(values) == 1 else f"({'|'.join(values)})"
+
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", value, expr)
+
+
+@pytest.fixture(scope="module")
+def resolved(scenario: Scenario, board: Doc) -> Scenario:
+    """The query variables in dashboard order, each resolved with the ones before it set to All."""
+    scenario.end = time.time()
+    for var in board["templating"]["list"]:
+        if var["type"] != "query":
+            continue
+        match = re.fullmatch(r"label_values\((.+), (\w+)\)", var["query"])
+        assert match, var["query"]
+        selector = interpolate(match.group(1), scenario.variables, {})
+        found = scenario.prometheus.api(
+            f"label/{match.group(2)}/values",
+            **{"match[]": [selector], "start": f"{scenario.start:.0f}", "end": f"{scenario.end:.0f}"},
+        )
+        assert found, f"variable {var['name']} found no values with {selector}"
+        scenario.variables[var["name"]] = sorted(found)
+    return scenario
+
+
+def test_variables_find_the_story(resolved: Scenario) -> None:
+    assert resolved.variables == {"namespace": [NS], "leakwatch": [APP], "workload": [APP], "job": [JOB]}
+
+
+def run(scenario: Scenario, target: Doc, *, step: int = STEP, align_to_end: bool = False) -> list[Doc]:
+    """A target as Grafana's Prometheus data source runs it; the series found (failing on errors)."""
+    window = f"{math.ceil(scenario.end - scenario.start)}s"
+    builtins = {"__interval": f"{STEP}s", "__rate_interval": RATE_INTERVAL, "__range": window}
+    expr = interpolate(target["expr"], scenario.variables, builtins)
+    if target.get("instant"):
+        data = scenario.prometheus.api("query", query=expr, time=f"{scenario.end:.3f}")
+        return [s for s in data["result"] if math.isfinite(float(s["value"][1]))]
+    start = scenario.start
+    if align_to_end:  # a grid through the range's end, so every marker window holds one evaluation
+        start = scenario.end - math.ceil((scenario.end - scenario.start) / step) * step
+    data = scenario.prometheus.api(
+        "query_range", query=expr, start=f"{start:.3f}", end=f"{scenario.end:.3f}", step=f"{step}"
+    )
+    finite = [
+        {**s, "values": [(t, float(v)) for t, v in s["values"] if math.isfinite(float(v))]} for s in data["result"]
+    ]
+    return [s for s in finite if s["values"]]
+
+
+def panel_targets(board: Doc) -> list[tuple[str, Doc]]:
+    return [(p["title"], t) for p in board["panels"] if p["type"] != "row" for t in p["targets"]]
+
+
+def test_every_panel_query_returns_data(resolved: Scenario, board: Doc) -> None:
+    empty = []
+    found: dict[str, list[Doc]] = {}
+    for title, target in panel_targets(board):
+        series = run(resolved, target)
+        found[f"{title}/{target['refId']}"] = series
+        if not series:
+            empty.append(f"{title} ({target['refId']}): {target['expr']}")
+    assert not empty, "queries that found nothing:\n" + "\n".join(empty)
+
+    def labels(key: str, name: str) -> set[str]:
+        return {s["metric"].get(name, "") for s in found[key]}
+
+    def peak(key: str, **match: str) -> float:
+        return max(
+            max(v for _, v in s["values"]) if "values" in s else float(s["value"][1])
+            for s in found[key]
+            if all(s["metric"].get(k) == v for k, v in match.items())
+        )
+
+    # The memory of both versions' pods, found by name (two pods each, none of another workload).
+    pods = labels("Working-set memory per pod/A", "pod")
+    assert len(pods) >= 4 and all(p.startswith(f"{APP}-") for p in pods), pods
+    # Pod-seconds per second is the number of pods: 3.1.2 has run two pods for a minute by now.
+    assert labels("Pods running per version/A", "version") == {"3.0.10", "3.1.2"}
+    assert 1.5 <= peak("Pods running per version/A", version="3.1.2") <= 2.5
+    assert peak("Verdict per version/A", version="3.0.10") == 2  # Stable
+    assert peak("Verdict per version/A", version="3.1.2") == 3  # Leaking
+    assert peak("Memory growth rate per version/A", version="3.1.2") > 0
+    assert "3.1.2" in labels("Time to OOM per version/A", "version")
+    # Both pods were OOMKilled at once: the counter appeared at 2, which increase() alone misses.
+    assert peak("OOMKills by version/A", version="3.1.2") >= 2
+    assert peak("OOMKills in the time range/A", version="3.1.2") >= 2
+    (recommendation,) = found["Current recommendations/A"]
+    assert {k: recommendation["metric"][k] for k in ("action", "from_version", "to_version")} == {
+        "action": "Rollback",
+        "from_version": "3.1.2",
+        "to_version": "3.0.10",
+    }
+    assert peak("Operator up/A") == 1
+    assert labels("Analysis errors by reason/A", "reason") == {"PrometheusUnavailable"}
+    assert peak("Analysis errors by reason/A") >= 1
+    assert labels("Prometheus queries by result/A", "result") == {"ok", "error"}
+
+
+def test_annotations_mark_the_rollout_and_the_leak(resolved: Scenario, board: Doc) -> None:
+    annotations = {a["name"]: a for a in board["annotations"]["list"]}
+    marked = {}
+    for name, annotation in annotations.items():
+        step = int(annotation["step"].removesuffix("m")) * 60
+        series = run(resolved, annotation, step=step, align_to_end=True)
+        marked[name] = {s["metric"]["version"] for s in series}
+    assert marked == {"Rollouts": {"3.0.10", "3.1.2"}, "Leaks": {"3.1.2"}}
+
+
+def test_chart_ships_the_dashboard_to_the_grafana_sidecar(tmp_path: Path) -> None:
+    helm = find_binary("helm", binary_dirs())
+    env = {
+        **os.environ,
+        "HELM_CACHE_HOME": str(tmp_path),
+        "HELM_CONFIG_HOME": str(tmp_path),
+        "HELM_DATA_HOME": str(tmp_path),
+    }
+    out = subprocess.run(
+        [str(helm), "template", "leakwatch", str(REPO / "helm" / "leakwatch"), "--set", "dashboards.enabled=true"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        timeout=120,
+    ).stdout
+    (configmap,) = [d for d in yaml.safe_load_all(out) if d and d["kind"] == "ConfigMap"]
+    assert configmap["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert configmap["data"] == {"leakwatch.json": DASHBOARD.read_text()}
