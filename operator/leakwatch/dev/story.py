@@ -122,7 +122,7 @@ class LocalStory(contextlib.ExitStack):
         self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/leakwatches.leakwatch.io")
         node: Any = fake_node()  # the client takes plain dicts as well as its models
         self.core.create_node(node)
-        self._wait(lambda: self.core.list_namespaced_service_account(cfg.namespace).items, 60, "a ServiceAccount")
+        self.wait(lambda: self.core.list_namespaced_service_account(cfg.namespace).items, 60, "a ServiceAccount")
 
         self.kubelet = FakeKubelet(self.core, cfg.behaviours, cfg.namespace, backdate_seconds=cfg.backdate_seconds)
         self.kubelet.start()
@@ -175,7 +175,7 @@ class LocalStory(contextlib.ExitStack):
             capture_output=True,
             text=True,
         )
-        self._wait(
+        self.wait(
             lambda: self.core.list_namespaced_service_account("leakwatch-system").items, 60, "the chart's account"
         )
         return self.cp.service_account_kubeconfig("leakwatch-system", "leakwatch")
@@ -211,14 +211,11 @@ class LocalStory(contextlib.ExitStack):
     def recommendation(self) -> dict[str, Any]:
         return dict(self.status().get("recommendation") or {})
 
-    def verdicts(self) -> dict[str, str]:
-        return {v["version"]: v.get("verdict", "") for v in self.status().get("versions", [])}
-
     def events(self, kind: str) -> list[Any]:
         return [e for e in self.core.list_namespaced_event(self.cfg.namespace).items if e.involved_object.kind == kind]
 
     @staticmethod
-    def _wait(predicate: Any, timeout: float, what: str) -> Any:
+    def wait(predicate: Any, timeout: float, what: str) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = predicate()
@@ -226,9 +223,6 @@ class LocalStory(contextlib.ExitStack):
                 return found
             time.sleep(0.5)
         raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-
-    def wait(self, predicate: Any, timeout: float, what: str) -> Any:
-        return self._wait(predicate, timeout, what)
 
     def dump(self) -> str:
         return json.dumps({k: v for k, v in self.status().items() if k != "ledger"}, indent=1)
