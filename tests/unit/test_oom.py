@@ -119,3 +119,22 @@ def test_container_filter() -> None:
 def test_workload_of_a_deployment_pod_drops_the_template_hash() -> None:
     assert pod("a", "1", 0).workload == "checkout-api"
     assert pod("a", "1", 0).workload_kind == "Deployment"
+
+
+def test_oom_counts_start_at_zero_for_running_containers_and_keep_gone_ones() -> None:
+    ledger = Ledger()
+    ledger.observe(pod("a", "3.1.2", 0), version="3.1.2", workload="checkout-api", containers=["app"], now=T0)
+    ledger.observe(pod("b", "3.0.10", 2, oom("t2")), version="3.0.10", workload="checkout-api", containers=[], now=T0)
+    ledger.forget("b", T0 + timedelta(hours=1))
+    assert ledger.oom_counts() == {("checkout-api", "app", "3.1.2"): 0, ("checkout-api", "app", "3.0.10"): 2}
+
+
+def test_pod_progress_changes_only_with_what_the_stored_ledger_holds() -> None:
+    ledger = Ledger()
+    ledger.observe(pod("a", "3.1.2", 0), version="3.1.2", workload="w", containers=[], now=T0)
+    seen = ledger.pod_progress("a")
+    ledger.observe(pod("a", "3.1.2", 0), version="3.1.2", workload="w", containers=[], now=T0 + timedelta(minutes=5))
+    assert ledger.pod_progress("a") == seen  # the same status later: nothing to write
+    ledger.observe(pod("a", "3.1.2", 1, oom("t1")), version="3.1.2", workload="w", containers=[], now=T0)
+    assert ledger.pod_progress("a") != seen
+    assert ledger.pod_progress("gone") is None

@@ -13,6 +13,7 @@ The ledger is plain data, serialised into the LeakWatch's status, so it survives
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -105,6 +106,7 @@ class OOMTotal:
     inferred: int = 0
 
 
+@functools.lru_cache(maxsize=65536)  # the same start times are read at every scrape and status write
 def _parse(ts: str) -> datetime:
     return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
@@ -173,6 +175,22 @@ class Ledger:
         self.past = [*self.past, PastPod(record.name, record.version, rfc3339(now), record.limits)][
             -REMEMBERED_PAST_PODS:
         ]
+
+    def oom_counts(self) -> dict[tuple[str, str, str], int]:
+        """OOMKills per (workload, container, version), and 0 for every running container never
+        killed: a counter that exists before its first OOMKill lets `increase()` see that one too."""
+        counts = {(p.workload, name, p.version): 0 for p in self.pods.values() for name in p.containers}
+        counts.update({key: total.kills for key, total in self.ooms.items()})
+        return counts
+
+    def pod_progress(self, uid: str) -> tuple[object, ...] | None:
+        """What the stored ledger holds for one pod: equal before and after `observe` means the
+        status need not be written again for it."""
+        record = self.pods.get(uid)
+        if record is None:
+            return None
+        containers = tuple((n, c.restart_count, tuple(c.counted)) for n, c in sorted(record.containers.items()))
+        return record.version, record.workload, record.started_at, tuple(sorted(record.limits.items())), containers
 
     def pod_versions(self, since: datetime) -> dict[str, tuple[str, dict[str, float]]]:
         """Pod name -> (version, memory limits) for every pod that ran after `since`."""

@@ -58,8 +58,8 @@ class LeakWatchCollector(Collector):
         with self.accountant.lock:
             for watched in self.accountant.watched.values():
                 ns, name, ledger = watched.namespace, watched.name, watched.ledger
-                for (workload, container, version), total in sorted(ledger.ooms.items()):
-                    kills.add_metric([ns, name, workload, container, version], total.kills)
+                for (workload, container, version), count in sorted(ledger.oom_counts().items()):
+                    kills.add_metric([ns, name, workload, container, version], count)
                 for version, record in sorted(ledger.versions.items()):
                     labels = [ns, name, record.workload or name, version]
                     pod_seconds.add_metric(labels, ledger.pod_seconds(version, now))

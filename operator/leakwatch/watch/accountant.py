@@ -5,13 +5,19 @@ It is the one writer of LeakWatch status in this process: the kopf handlers hand
 to it rather than patching status themselves, so no two writers replace each other's lists.
 Status is written before Events are posted: a crash in between loses at most an Event, never
 counts an OOMKill twice.
+
+Writes are coalesced: a change marks its LeakWatch dirty and one publisher thread writes the
+status of every dirty LeakWatch, then posts the Events that waited on it. A pod event that
+changes nothing a LeakWatch stores writes nothing, so a re-list of 10,000 pods costs one write
+per LeakWatch, not one per pod, and the pod watch never waits on the API server.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -26,12 +32,13 @@ from leakwatch.core.oom import Ledger, OOMKill
 from leakwatch.core.pods import PodInfo
 from leakwatch.core.summary import ledger_status
 from leakwatch.core.validation import parse_spec
-from leakwatch.publish.events import EventPoster, ObjectRef
-from leakwatch.publish.status import StatusWriter
+from leakwatch.publish.events import ObjectRef
 
 log = logging.getLogger(__name__)
 VERSIONS_RESOLVED = "VersionsResolved"
 Clock = Callable[[], datetime]
+Key = tuple[str, str]  # (namespace, name) of a LeakWatch
+Announcement = Callable[[], None]  # an Event to post once the status that explains it is written
 
 
 @dataclass
@@ -69,13 +76,26 @@ class WorkloadLookup(Protocol):
     def deployment_uid(self, namespace: str, name: str) -> str | None: ...
 
 
+class StatusSink(Protocol):
+    """publish/status.py's StatusWriter: False when the LeakWatch is gone."""
+
+    def patch(self, namespace: str, name: str, status: dict[str, Any]) -> bool: ...
+
+
+class EventSink(Protocol):
+    """publish/events.py's EventPoster."""
+
+    def post(self, subject: ObjectRef, *, key: str, reason: str, message: str, warning: bool = True) -> bool: ...
+
+
 class Accountant:
     def __init__(
         self,
-        status: StatusWriter,
-        events: EventPoster,
+        status: StatusSink,
+        events: EventSink,
         clock: Clock = lambda: datetime.now(UTC),
         workloads: WorkloadLookup | None = None,
+        publishers: int = 4,
     ) -> None:
         self.status = status
         self.events = events
@@ -84,8 +104,100 @@ class Accountant:
         self.clock = clock
         self.lock = threading.RLock()
         self.watched: dict[tuple[str, str], Watched] = {}
+        self._watched_in: dict[str, dict[str, Watched]] = {}  # namespace -> name -> Watched
         self.pods: dict[str, PodInfo] = {}
+        self._pods_in: dict[str, dict[str, PodInfo]] = {}  # namespace -> uid -> pod
         self.synced: set[str | None] = set()  # namespaces whose pods were listed completely (None = all)
+        self._dirty: dict[tuple[str, str], tuple[Watched, list[Announcement]]] = {}
+        self._wake = threading.Condition(self.lock)
+        self._stop = threading.Event()
+        self._in_flight: set[Key] = set()
+        # A few writers, so one slow write does not hold up the rest; never two for one LeakWatch.
+        self._publishers = [
+            threading.Thread(target=self._run, name=f"status-publisher-{i}", daemon=True) for i in range(publishers)
+        ]
+
+    # --- the publishers ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        for publisher in self._publishers:
+            publisher.start()
+
+    def stop(self) -> None:
+        """Stop the publishers after writing what is pending (a graceful shutdown loses nothing)."""
+        self._stop.set()
+        with self._wake:
+            self._wake.notify_all()
+        for publisher in self._publishers:
+            if publisher.is_alive():
+                publisher.join(timeout=30)
+        self.flush()
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            with self._wake:
+                while (key := self._next_dirty()) is None and not self._stop.is_set():
+                    self._wake.wait(timeout=5)
+            if key is None:
+                return
+            if self._publish_one(key):
+                backoff = 0.5
+            else:  # the API server is away: the write stays pending
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 30)
+
+    def flush(self) -> bool:
+        """Write every pending status now, in this thread; False if a write failed (it stays pending)."""
+        tried: set[Key] = set()
+        ok = True
+        while True:
+            with self.lock:
+                key = self._next_dirty(skip=tried)
+            if key is None:
+                return ok
+            tried.add(key)
+            ok = self._publish_one(key) and ok
+
+    def _next_dirty(self, skip: Set[Key] = frozenset()) -> Key | None:
+        """The next LeakWatch to write (caller holds the lock): one with Events waiting (OOMKills, a new
+        recommendation) before the rest, so a pass of the analyser, which marks every LeakWatch at
+        once, never queues ahead of an OOMKill; never one whose write is in flight, so an older
+        status cannot land after a newer one."""
+        waiting = (k for k in self._dirty if k not in self._in_flight and k not in skip)
+        first = None
+        for key in waiting:
+            if self._dirty[key][1]:
+                return key
+            first = first or key
+        return first
+
+    def _publish_one(self, key: Key) -> bool:
+        """Write one LeakWatch's status, then post the Events that waited for it; False if the write
+        failed (it stays pending, with its Events)."""
+        with self.lock:
+            watched, later = self._dirty.pop(key)
+            self._in_flight.add(key)
+            status = self._status(watched)
+        try:
+            alive = self.status.patch(watched.namespace, watched.name, status)
+        except Exception as err:  # retried inside already; keep it for the next round
+            log.warning("status of %s/%s not written: %s; will retry", watched.namespace, watched.name, err)
+            with self._wake:
+                self._in_flight.discard(key)
+                if self.watched.get(key) is watched:
+                    queued = self._dirty.setdefault(key, (watched, []))[1]
+                    queued[:0] = later  # older Events first
+                self._wake.notify()
+            return False
+        with self._wake:
+            self._in_flight.discard(key)
+            if not alive and self.watched.get(key) is watched:
+                self._drop(key)  # deleted under us: keep nothing
+            self._wake.notify()  # a write of this LeakWatch may have waited for this one
+        if alive:
+            for announce in later:
+                _logged(announce)
+        return True
 
     # --- LeakWatch lifecycle (from kopf handlers) ----------------------------------------------------
     def apply_spec(
@@ -107,7 +219,7 @@ class Accountant:
                     recommendation=status.get("recommendation"),
                     last_action=status.get("lastAction"),
                 )
-                self.watched[(namespace, name)] = watched
+                self._add(watched)
             watched.spec, watched.generation = parsed, generation
             updates = [ready]
             if not any(c.get("type") == DEGRADED for c in watched.conditions):
@@ -115,7 +227,7 @@ class Accountant:
             self._set_conditions(watched, updates)
             kills: list[OOMKill] = []
             if parsed is not None:
-                for pod in [p for p in self.pods.values() if p.namespace == namespace]:
+                for pod in list(self._pods_in.get(namespace, {}).values()):
                     kills += self._account(watched, pod)
                 if self._is_synced(namespace):
                     self._prune(watched)
@@ -137,7 +249,7 @@ class Accountant:
                 return  # deleted (or replaced) while it was being analysed: keep nothing
             if isinstance(outcome, str):
                 self._set_conditions(watched, [ConditionUpdate(DEGRADED, "True", "PrometheusUnavailable", outcome)])
-                self._publish(watched, [])
+                self._publish(watched)
                 return
             watched.analysis, watched.summary = outcome.rows, outcome.fields
             watched.last_analysis = self.clock()
@@ -146,9 +258,8 @@ class Accountant:
                 watched,
                 [outcome.leak, ConditionUpdate(DEGRADED, "False", "AsExpected", "memory analysis succeeded")],
             )
-            self._publish(watched, [])
-            if changed:
-                self._announce_recommendation(watched, outcome.workload)
+            later = [lambda: self._announce_recommendation(watched, outcome.workload)] if changed else []
+            self._publish(watched, later=later)
 
     def _recommend(self, watched: Watched, outcome: AnalysisOutcome) -> bool:
         """Keep the recommendation (and its `since`) unless what it says changed; True if it did."""
@@ -197,23 +308,24 @@ class Accountant:
             fields = ("reason", "fromVersion", "toVersion", "revision", "actedAt")
             news = any(previous.get(f) != entry.get(f) for f in fields)
             watched.last_action = {k: v for k, v in entry.items() if v is not None}
-            self._publish(watched, [])
-            if not news:
-                return
-            key = "action/" + "/".join(str(entry.get(f)) for f in fields)
-            reason = "AutoRollback" if entry["reason"] == "AutoRollback" else f"AutoRollback{entry['reason']}"
-            subjects = [ObjectRef(API_VERSION, "LeakWatch", namespace, name, uid)]
-            deployment = self.workloads.deployment_uid(namespace, entry["workload"]) if self.workloads else None
-            if deployment is not None:
-                subjects.append(ObjectRef("apps/v1", "Deployment", namespace, entry["workload"], deployment))
-            for subject in subjects:
-                self.events.post(
-                    subject,
-                    key=key,
-                    reason=reason,
-                    message=entry["message"],
-                    warning=entry["reason"] not in ("AutoRollback", "DryRun"),
-                )
+            self._publish(watched, later=[lambda: self._announce_action(namespace, name, uid, entry)] if news else [])
+
+    def _announce_action(self, namespace: str, name: str, uid: str, entry: dict[str, Any]) -> None:
+        fields = ("reason", "fromVersion", "toVersion", "revision", "actedAt")
+        key = "action/" + "/".join(str(entry.get(f)) for f in fields)
+        reason = "AutoRollback" if entry["reason"] == "AutoRollback" else f"AutoRollback{entry['reason']}"
+        subjects = [ObjectRef(API_VERSION, "LeakWatch", namespace, name, uid)]
+        deployment = self.workloads.deployment_uid(namespace, entry["workload"]) if self.workloads else None
+        if deployment is not None:
+            subjects.append(ObjectRef("apps/v1", "Deployment", namespace, entry["workload"], deployment))
+        for subject in subjects:
+            self.events.post(
+                subject,
+                key=key,
+                reason=reason,
+                message=entry["message"],
+                warning=entry["reason"] not in ("AutoRollback", "DryRun"),
+            )
 
     def set_advisory(self, name: str, spec: LeakAdvisorySpec | None) -> None:
         with self.lock:
@@ -224,33 +336,48 @@ class Accountant:
 
     def forget(self, namespace: str, name: str) -> None:
         with self.lock:
-            self.watched.pop((namespace, name), None)
+            self._drop((namespace, name))
 
     # --- pods (from the pod watch threads) -----------------------------------------------------------
     def on_pod(self, pod: PodInfo) -> None:
         with self.lock:
+            in_namespace = self._pods_in.setdefault(pod.namespace, {})
             if pod.deleted:
                 self.pods.pop(pod.uid, None)
+                in_namespace.pop(pod.uid, None)
             else:
                 self.pods[pod.uid] = pod
+                in_namespace[pod.uid] = pod
             for watched in self._watching(pod.namespace):
                 if pod.uid in watched.ledger.pods or watched.selects(pod):
+                    before = watched.ledger.pod_progress(pod.uid), watched.version_problems.get(pod.uid)
                     kills = self._account(watched, pod)
-                    self._publish(watched, kills)
+                    after = watched.ledger.pod_progress(pod.uid), watched.version_problems.get(pod.uid)
+                    if kills or before != after:
+                        self._publish(watched, kills)
 
     def on_synced(self, namespace: str | None, uids: set[str]) -> None:
         with self.lock:
             self.synced.add(namespace)
             for watched in list(self.watched.values()):
                 if (namespace is None or watched.namespace == namespace) and self._prune(watched):
-                    self._publish(watched, [])
+                    self._publish(watched)
 
     # --- internals ------------------------------------------------------------------------------------
     def _is_synced(self, namespace: str) -> bool:
         return None in self.synced or namespace in self.synced
 
     def _watching(self, namespace: str) -> list[Watched]:
-        return [w for w in self.watched.values() if w.namespace == namespace and w.spec is not None]
+        return [w for w in self._watched_in.get(namespace, {}).values() if w.spec is not None]
+
+    def _add(self, watched: Watched) -> None:
+        self.watched[(watched.namespace, watched.name)] = watched
+        self._watched_in.setdefault(watched.namespace, {})[watched.name] = watched
+
+    def _drop(self, key: tuple[str, str]) -> None:
+        self.watched.pop(key, None)
+        self._watched_in.get(key[0], {}).pop(key[1], None)
+        self._dirty.pop(key, None)
 
     def _prune(self, watched: Watched) -> bool:
         """Pods deleted while nobody watched: fold them into their version's pod-hours."""
@@ -295,7 +422,15 @@ class Accountant:
             VERSIONS_RESOLVED, "False", "VersionUnknown", f"{first}{more}; counted as version {UNKNOWN}"
         )
 
-    def _publish(self, watched: Watched, kills: list[OOMKill]) -> None:
+    def _publish(self, watched: Watched, kills: Sequence[OOMKill] = (), later: Sequence[Announcement] = ()) -> None:
+        """Mark the status for writing; the kills' Events (and `later`) follow once it is written."""
+        key = (watched.namespace, watched.name)
+        pending = self._dirty.setdefault(key, (watched, []))[1]
+        pending += [functools.partial(self._announce, watched, kill) for kill in kills]
+        pending += later
+        self._wake.notify()
+
+    def _status(self, watched: Watched) -> dict[str, Any]:
         if watched.spec is not None:
             self._set_conditions(watched, [self._version_condition(watched)])
         status = {
@@ -310,11 +445,7 @@ class Accountant:
             status["recommendation"] = watched.recommendation
         if watched.last_action is not None:
             status["lastAction"] = watched.last_action
-        if not self.status.patch(watched.namespace, watched.name, status):
-            self.watched.pop((watched.namespace, watched.name), None)  # deleted under us: keep nothing
-            return
-        for kill in kills:
-            self._announce(watched, kill)
+        return status
 
     def _announce(self, watched: Watched, kill: OOMKill) -> None:
         pod = self.pods.get(kill.pod_uid)
@@ -339,6 +470,13 @@ class Accountant:
         """The watched LeakWatches, for readers in other threads (metrics, the analyser)."""
         with self.lock:
             return list(self.watched.values())
+
+
+def _logged(announce: Announcement) -> None:
+    try:
+        announce()
+    except Exception:  # the status holds what the Event would say; losing an Event loses no count
+        log.exception("an Event was not posted")
 
 
 def _owner_api_version(kind: str) -> str:

@@ -48,6 +48,7 @@ def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     accountant = Accountant(
         StatusWriter(client.CustomObjectsApi(api)), EventPoster(core), workloads=Workloads(client.AppsV1Api(api))
     )
+    accountant.start()
     metrics.REGISTRY.register(LeakWatchCollector(accountant))
     namespaces: list[str | None] = list(config.namespaces) or [None]
     watches = [PodWatch(core, namespace, accountant.on_pod, accountant.on_synced) for namespace in namespaces]
@@ -67,11 +68,13 @@ def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.on.cleanup()
-def stop(memo: kopf.Memo, **_: Any) -> None:
+async def stop(memo: kopf.Memo, **_: Any) -> None:
     for watch in memo.get("pod_watches", []):
         watch.stop()
     if "analyser" in memo:
         memo.analyser.stop()
+    if "accountant" in memo:
+        await asyncio.to_thread(memo.accountant.stop)
 
 
 @kopf.on.resume(GROUP, "leakwatches")

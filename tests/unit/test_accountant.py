@@ -1,0 +1,117 @@
+"""The accountant's publishing, with in-memory sinks for status and Events: a pod event that
+changes nothing writes nothing, a re-list costs one write per LeakWatch, Events follow the status
+that counts them, and a failed write keeps its Events for the retry."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from helpers import wait_for
+from leakwatch.core.pods import ContainerState, OwnerRef, PodInfo, Termination
+from leakwatch.publish.events import ObjectRef
+from leakwatch.watch.accountant import Accountant
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+SPEC = {"selector": {"matchLabels": {"app": "checkout-api"}}}
+
+
+class Journal:
+    """Status writes and Events, in the order they happened."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entries: list[tuple[str, str, Any]] = []
+        self.failing = False
+
+    def patch(self, namespace: str, name: str, status: dict[str, Any]) -> bool:
+        if self.failing:
+            raise ConnectionError("API server away")
+        with self.lock:
+            self.entries.append(("status", name, status["oomKills"]))
+        return True
+
+    def post(self, subject: ObjectRef, *, key: str, reason: str, message: str, warning: bool = True) -> bool:
+        with self.lock:
+            self.entries.append(("event", subject.kind, key))
+        return True
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _, _ in self.entries]
+
+
+def pod(name: str, restarts: int = 0, oom_at: str | None = None) -> PodInfo:
+    last = Termination("OOMKilled", oom_at, 137) if oom_at else None
+    return PodInfo(
+        namespace="shop",
+        name=f"checkout-api-5d8f9-{name}",
+        uid=f"uid-{name}",
+        labels={"app": "checkout-api", "pod-template-hash": "5d8f9"},
+        owner=OwnerRef("ReplicaSet", "checkout-api-5d8f9", "rs-uid"),
+        statuses=(ContainerState("app", restarts, last),),
+        started_at="2026-11-25T10:00:00Z",
+    )
+
+
+@pytest.fixture
+def journal() -> Journal:
+    return Journal()
+
+
+@pytest.fixture
+def accountant(journal: Journal) -> Accountant:
+    made = Accountant(journal, journal, clock=lambda: NOW)
+    made.apply_spec("shop", "checkout-api", "lw-uid", 1, SPEC, {})
+    assert made.flush()
+    journal.entries.clear()
+    return made
+
+
+def test_a_listing_of_many_pods_costs_one_status_write(accountant: Accountant, journal: Journal) -> None:
+    for i in range(200):
+        accountant.on_pod(pod(str(i)))
+    assert accountant.flush()
+    assert journal.entries == [("status", "checkout-api", 0)]
+
+
+def test_a_pod_event_that_changes_nothing_writes_nothing(accountant: Accountant, journal: Journal) -> None:
+    accountant.on_pod(pod("a"))
+    assert accountant.flush()
+    journal.entries.clear()
+    accountant.on_pod(pod("a"))  # a re-list, a watch replay, a label change elsewhere
+    assert accountant.flush()
+    assert journal.entries == []
+
+
+def test_events_follow_the_status_that_counts_the_oomkill(accountant: Accountant, journal: Journal) -> None:
+    accountant.on_pod(pod("a"))
+    accountant.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))
+    assert journal.entries == []  # nothing is written from the pod watch's thread
+    assert accountant.flush()
+    accountant.stop()  # waits for the Event posters
+    assert journal.kinds() == ["status", "event", "event"]
+    assert journal.entries[0] == ("status", "checkout-api", 1)
+    assert {kind for _, kind, _ in journal.entries[1:]} == {"ReplicaSet", "LeakWatch"}
+
+
+def test_a_failed_write_keeps_its_events_for_the_retry(accountant: Accountant, journal: Journal) -> None:
+    accountant.on_pod(pod("a"))
+    journal.failing = True
+    accountant.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))
+    assert not accountant.flush()
+    assert journal.entries == []  # no Event for a count the cluster does not hold yet
+    journal.failing = False
+    assert accountant.flush()
+    accountant.stop()
+    assert journal.kinds() == ["status", "event", "event"]
+    assert journal.entries[0] == ("status", "checkout-api", 1)
+
+
+def test_the_publisher_thread_writes_without_being_asked(accountant: Accountant, journal: Journal) -> None:
+    accountant.start()
+    accountant.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))
+    wait_for(lambda: journal.kinds() == ["status", "event", "event"], timeout=5, what="status, then two Events")
+    accountant.stop()
