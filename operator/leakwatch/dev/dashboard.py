@@ -120,8 +120,8 @@ def per_second(by: str, selector: str) -> str:
     return f"sum by ({by}) ({deduplicated(f'rate({selector}[$__rate_interval])')})"
 
 
-def duration_quantile(q: float) -> str:
-    return f"histogram_quantile({q}, {per_second('le', operator('leakwatch_analysis_duration_seconds_bucket'))})"
+def duration_quantile(q: float, histogram: str = "leakwatch_analysis_duration_seconds") -> str:
+    return f"histogram_quantile({q}, {per_second('le', operator(histogram + '_bucket'))})"
 
 
 MEMORY = (
@@ -415,11 +415,15 @@ def operator_panels() -> list[cogbuilder.Builder[dashboard_models.Panel]]:
     )
     duration = graph(
         "Analysis duration",
-        "One analysis cycle of one LeakWatch (leakwatch_analysis_duration_seconds).",
+        "One LeakWatch's analysis (leakwatch_analysis_duration_seconds), one pass over all of them "
+        "(leakwatch_analysis_cycle_duration_seconds: it should stay well below the analysis interval) and "
+        "one Prometheus call (leakwatch_prometheus_query_duration_seconds).",
         "s",
         query(duration_quantile(0.5), "p50", ref="A"),
         query(duration_quantile(0.95), "p95", ref="B"),
         query(duration_quantile(0.99), "p99", ref="C"),
+        query(duration_quantile(0.95, "leakwatch_analysis_cycle_duration_seconds"), "whole pass p95", ref="D"),
+        query(duration_quantile(0.95, "leakwatch_prometheus_query_duration_seconds"), "Prometheus call p95", ref="E"),
     ).span(8)
     errors = bars(
         graph(

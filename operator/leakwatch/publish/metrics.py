@@ -31,6 +31,18 @@ PROMETHEUS_QUERIES = Counter(
     ["result"],
     registry=REGISTRY,
 )
+PROMETHEUS_QUERY_DURATION = Histogram(
+    "leakwatch_prometheus_query_duration_seconds",
+    "Wall time of one Prometheus HTTP API call, retries included.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+ANALYSIS_CYCLE_DURATION = Histogram(
+    "leakwatch_analysis_cycle_duration_seconds",
+    "One pass of the analyser over every LeakWatch this operator handles.",
+    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+    registry=REGISTRY,
+)
 ANALYSIS_DURATION = Histogram(
     "leakwatch_analysis_duration_seconds",
     "One analysis cycle of one LeakWatch: sampling and analysis.",

@@ -56,6 +56,10 @@ class PrometheusClient:
         ]
 
     def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
+        with metrics.PROMETHEUS_QUERY_DURATION.time():
+            return self._post_with_retries(path, form)
+
+    def _post_with_retries(self, path: str, form: dict[str, str]) -> dict[str, Any]:
         delay = 0.5
         reason = ""
         for attempt in range(1, self.attempts + 1):

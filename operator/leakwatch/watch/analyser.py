@@ -46,16 +46,20 @@ class Analyser:
     def _run(self) -> None:
         log.info("analysing every %gs", self.interval)
         while not self._stop.wait(self.interval):
-            for watched in self.accountant.snapshot():
-                if self._stop.is_set():
-                    return
-                if watched.spec is None or watched.spec.memory.source != "Prometheus":
-                    continue
-                try:
-                    self.analyse(watched)
-                except Exception:  # one LeakWatch's bad day must not stop the others' analysis
-                    metrics.ANALYSIS_ERRORS.labels(reason="InternalError").inc()
-                    log.exception("analysis of %s/%s failed", watched.namespace, watched.name)
+            with metrics.ANALYSIS_CYCLE_DURATION.time():
+                self._cycle()
+
+    def _cycle(self) -> None:
+        for watched in self.accountant.snapshot():
+            if self._stop.is_set():
+                return
+            if watched.spec is None or watched.spec.memory.source != "Prometheus":
+                continue
+            try:
+                self.analyse(watched)
+            except Exception:  # one LeakWatch's bad day must not stop the others' analysis
+                metrics.ANALYSIS_ERRORS.labels(reason="InternalError").inc()
+                log.exception("analysis of %s/%s failed", watched.namespace, watched.name)
 
     def analyse(self, watched: Watched) -> None:
         assert watched.spec is not None
