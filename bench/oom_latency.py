@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,14 +55,7 @@ def main() -> int:
         api = config.new_client_from_config(str(cp.kubeconfig))
         core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
         core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NAMESPACE)))
-        cp_crds = Path(__file__).resolve().parents[1] / "crds"
-        kubectl = [str(cp.binary("kubectl")), "--kubeconfig", str(cp.kubeconfig)]
-        subprocess.run([*kubectl, "apply", "-f", str(cp_crds)], check=True, capture_output=True)
-        subprocess.run(
-            [*kubectl, "wait", "--for=condition=Established", "crd/leakwatches.leakwatch.io"],
-            check=True,
-            capture_output=True,
-        )
+        cp.install_crds()
         operator = OperatorProcess(cp, Path(logs), [NAMESPACE])
         operator.start()
         try:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kubernetes import client, config
 
-from helpers import OperatorProcess, kubectl
+from helpers import OperatorProcess
 from leakwatch.dev.cluster import ControlPlane
 
-REPO = Path(__file__).resolve().parents[1]
 _VERSION_KEY = pytest.StashKey[str]()
 
 
@@ -21,15 +19,7 @@ _VERSION_KEY = pytest.StashKey[str]()
 def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
     with ControlPlane(components=("controller-manager",)) as cp:
         request.config.stash[_VERSION_KEY] = cp.version
-        kubectl(cp, "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
-        kubectl(
-            cp,
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/leakwatches.leakwatch.io",
-            "crd/leakadvisories.leakwatch.io",
-        )
+        cp.install_crds()
         yield cp
 
 

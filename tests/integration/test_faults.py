@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +14,12 @@ from hypothesis import strategies as st
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from helpers import OperatorProcess, deployment_pod, kubectl, kubelet_status, wait_for
+from helpers import OperatorProcess, deployment_pod, kubelet_status, wait_for
 from leakwatch.dev.cluster import ControlPlane
 
 pytestmark = pytest.mark.cluster
 GROUP, VERSION = "leakwatch.io", "v1alpha1"
 NS = "faults"
-REPO = Path(__file__).resolve().parents[2]
 
 
 class Cluster:
@@ -54,8 +52,7 @@ class Cluster:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with ControlPlane(components=("controller-manager",)) as cp:
-        kubectl(cp, "apply", "--server-side", "-f", str(REPO / "crds"))
-        kubectl(cp, "wait", "--for=condition=Established", "crd/leakwatches.leakwatch.io")
+        cp.install_crds()
         operator = OperatorProcess(cp, tmp_path_factory.mktemp("faults-operator"), [NS])
         cluster = Cluster(cp, operator)
         cluster.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NS)))

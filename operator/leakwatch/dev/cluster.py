@@ -154,6 +154,8 @@ class ControlPlane:
     # Which kube-controller-manager controllers run. The default is what a bare test needs (the
     # default ServiceAccount, namespace deletion); "*" runs them all, for Deployments and ReplicaSets.
     controllers: str = "serviceaccount,serviceaccount-token,namespace"
+    # More kube-apiserver flags, e.g. an audit policy for a benchmark that counts one client's requests.
+    apiserver_args: tuple[str, ...] = ()
     processes: list[Process] = field(default_factory=list)
     apiserver_port: int = 0
     token: str = ""
@@ -296,6 +298,7 @@ class ControlPlane:
                 "--profiling=false",
                 "--v",
                 "1",
+                *self.apiserver_args,
             ],
         )
 
@@ -392,6 +395,31 @@ class ControlPlane:
                 last_error = str(err)
             time.sleep(0.25)
         raise ControlPlaneError(f"kube-apiserver not ready after {timeout}s: {last_error}")
+
+    def install_crds(self, directory: Path = REPO_ROOT / "crds", timeout: float = 60) -> None:
+        """Apply the CRDs in `directory` and wait until each is Established. (`kubectl wait` fails
+        outright when it asks before the CRD has any condition at all, so this polls instead.)"""
+        subprocess.run(
+            [str(self.binary("kubectl")), "--kubeconfig", str(self.kubeconfig), "apply", "--server-side",
+             "--force-conflicts", "-f", str(directory)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        names = [
+            doc["metadata"]["name"]
+            for path in sorted(directory.glob("*.yaml"))
+            for doc in yaml.safe_load_all(path.read_text())
+            if doc and doc.get("kind") == "CustomResourceDefinition"
+        ]
+        deadline = time.monotonic() + timeout
+        for name in names:
+            while True:
+                crd = yaml.safe_load(self.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"))
+                conditions = (crd.get("status") or {}).get("conditions") or []
+                if any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
+                    break
+                if time.monotonic() > deadline:
+                    raise ControlPlaneError(f"CRD {name} not Established after {timeout}s: {conditions}")
+                time.sleep(0.1)
 
     def wait_for_default_service_account(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -118,8 +118,7 @@ class LocalStory(contextlib.ExitStack):
         if cfg.helm_chart:
             operator_kubeconfig = self._install_chart()
         else:
-            self.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
-        self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/leakwatches.leakwatch.io")
+            self.cp.install_crds()
         node: Any = fake_node()  # the client takes plain dicts as well as its models
         self.core.create_node(node)
         self.wait(lambda: self.core.list_namespaced_service_account(cfg.namespace).items, 60, "a ServiceAccount")
