@@ -5,14 +5,29 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import yaml
+from kubernetes import client, config
 
 from leakwatch.dev.cluster import ControlPlane
 from leakwatch.dev.operator import OperatorProcess
 
-__all__ = ["OperatorProcess", "deployment_pod", "kubectl", "kubelet_status", "wait_for"]
+__all__ = [
+    "CHART",
+    "Helm",
+    "OperatorProcess",
+    "Release",
+    "allowed",
+    "as_account",
+    "deployment_pod",
+    "kubectl",
+    "kubelet_status",
+    "wait_for",
+]
 
 T = TypeVar("T")
 
@@ -102,3 +117,95 @@ def kubectl(cp: ControlPlane, *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"kubectl {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout
+
+
+# --- the Helm chart, installed for real ---------------------------------------------------------------
+CHART = Path(__file__).resolve().parents[1] / "helm" / "leakwatch"
+Doc = dict[str, Any]
+
+
+@dataclass
+class Helm:
+    binary: Path
+    env: dict[str, str]
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(self.binary), *args], env=self.env, capture_output=True, text=True, timeout=180, check=False
+        )
+        if check and result.returncode != 0:
+            pytest.fail(f"helm {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def template(self, *args: str, release: str = "leakwatch", namespace: str = "leakwatch-system") -> list[Doc]:
+        out = self("template", release, str(CHART), "--namespace", namespace, *args).stdout
+        return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+@dataclass
+class Release:
+    helm: Helm
+    cp: ControlPlane
+    name: str
+    namespace: str
+
+    def install(self, *args: str) -> str:
+        """Install the release; return its NOTES (helm's output)."""
+        return self._run("install", *args).stdout
+
+    def install_refused(self, *args: str) -> str:
+        """Try to install the release and return helm's error; fail the test if it went through."""
+        result = self._run("install", *args, check=False)
+        if result.returncode == 0:
+            self.uninstall()
+            pytest.fail(f"helm installed release {self.name}, which should have been refused:\n{result.stdout}")
+        return result.stderr
+
+    def upgrade(self, *args: str) -> str:
+        return self._run("upgrade", "--reuse-values", *args).stdout
+
+    def _run(self, command: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.helm(
+            command,
+            self.name,
+            str(CHART),
+            "--namespace",
+            self.namespace,
+            "--kubeconfig",
+            str(self.cp.kubeconfig),
+            "--timeout",
+            "120s",
+            *args,
+            check=check,
+        )
+
+    def uninstall(self) -> None:
+        """Remove the release, also after a failed install (then there may be nothing to remove)."""
+        self.helm(
+            "uninstall", self.name, "--namespace", self.namespace, "--kubeconfig", str(self.cp.kubeconfig), check=False
+        )
+
+    @property
+    def service_account(self) -> str:
+        """The chart's full name for this release, which names its ServiceAccount, RBAC and peering
+        objects ("<release>-leakwatch": the tests' release names never contain "leakwatch")."""
+        return f"{self.name}-leakwatch"
+
+
+def as_account(cp: ControlPlane, namespace: str, name: str) -> client.ApiClient:
+    return config.new_client_from_config(config_file=str(cp.service_account_kubeconfig(namespace, name)))
+
+
+def allowed(api: client.ApiClient, verb: str, resource: str, namespace: str | None = None, group: str = "") -> bool:
+    """SelfSubjectAccessReview: may the client's own identity do this? `resource` may be a/sub."""
+    resource, _, subresource = resource.partition("/")
+    review = client.AuthorizationV1Api(api).create_self_subject_access_review(
+        client.V1SelfSubjectAccessReview(
+            spec=client.V1SelfSubjectAccessReviewSpec(
+                resource_attributes=client.V1ResourceAttributes(
+                    verb=verb, resource=resource, subresource=subresource or None, namespace=namespace, group=group
+                )
+            )
+        )
+    )
+    return bool(review.status.allowed)

@@ -20,23 +20,21 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from helpers import wait_for
-from leakwatch.dev.cluster import ControlPlane, binary_dirs, find_binary, free_port
+from helpers import CHART, Helm, Release, allowed, as_account, wait_for
+from leakwatch.dev.cluster import ControlPlane, free_port
 
 pytestmark = pytest.mark.cluster
 
 REPO = Path(__file__).resolve().parents[2]
-CHART = REPO / "helm" / "leakwatch"
 SCENARIOS = sorted((CHART / "ci").glob("*-values.yaml"))
 PROMTOOL_TESTS = REPO / "tests" / "promtool"
 GROUP, VERSION = "leakwatch.io", "v1alpha1"
@@ -51,38 +49,7 @@ ALERTS = {
 Doc = dict[str, Any]
 
 
-# --- helm -------------------------------------------------------------------------------------------
-@dataclass
-class Helm:
-    binary: Path
-    env: dict[str, str]
-
-    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [str(self.binary), *args], env=self.env, capture_output=True, text=True, timeout=180, check=False
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"helm {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
-        return result
-
-    def template(self, *args: str, release: str = "leakwatch", namespace: str = "leakwatch-system") -> list[Doc]:
-        out = self("template", release, str(CHART), "--namespace", namespace, *args).stdout
-        return [doc for doc in yaml.safe_load_all(out) if doc]
-
-
-@pytest.fixture(scope="module")
-def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
-    home = tmp_path_factory.mktemp("helm")
-    env = {
-        **os.environ,
-        "HELM_CACHE_HOME": str(home / "cache"),
-        "HELM_CONFIG_HOME": str(home / "config"),
-        "HELM_DATA_HOME": str(home / "data"),
-    }
-    env.pop("KUBECONFIG", None)  # cluster commands name their kubeconfig explicitly
-    return Helm(find_binary("helm", binary_dirs()), env)
-
-
+# --- helm template ----------------------------------------------------------------------------------------
 def find(docs: list[Doc], kind: str, name: str | None = None, namespace: str | None = None) -> Doc:
     found = [
         d
@@ -448,80 +415,6 @@ def test_alert_rules_pass_promtool_check_and_unit_tests(helm: Helm, tmp_path: Pa
 
 
 # --- a real install, checked as the operator's ServiceAccount ----------------------------------------------
-@pytest.fixture
-def namespaces(api_client: client.ApiClient) -> Iterator[Callable[[str], str]]:
-    """Makes fresh namespaces on request (call it with a name prefix); deletes them at the end."""
-    core = client.CoreV1Api(api_client)
-    made: list[str] = []
-
-    def make(prefix: str) -> str:
-        name = f"{prefix}-{uuid.uuid4().hex[:6]}"
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-        made.append(name)
-        return name
-
-    yield make
-    for name in made:
-        core.delete_namespace(name)
-
-
-@dataclass
-class Release:
-    helm: Helm
-    cp: ControlPlane
-    name: str
-    namespace: str
-
-    def install(self, *args: str) -> str:
-        return self._run("install", *args)
-
-    def upgrade(self, *args: str) -> str:
-        return self._run("upgrade", "--reuse-values", *args)
-
-    def _run(self, command: str, *args: str) -> str:
-        return self.helm(
-            command,
-            self.name,
-            str(CHART),
-            "--namespace",
-            self.namespace,
-            "--kubeconfig",
-            str(self.cp.kubeconfig),
-            "--timeout",
-            "120s",
-            *args,
-        ).stdout
-
-    def uninstall(self) -> None:
-        """Remove the release, also after a failed install (then there may be nothing to remove)."""
-        self.helm(
-            "uninstall", self.name, "--namespace", self.namespace, "--kubeconfig", str(self.cp.kubeconfig), check=False
-        )
-
-    @property
-    def service_account(self) -> str:
-        return f"{self.name}-leakwatch"
-
-
-def as_account(cp: ControlPlane, namespace: str, name: str) -> client.ApiClient:
-    return config.new_client_from_config(config_file=str(cp.service_account_kubeconfig(namespace, name)))
-
-
-def allowed(api: client.ApiClient, verb: str, resource: str, namespace: str | None = None, group: str = "") -> bool:
-    """SelfSubjectAccessReview: may the client's own identity do this? `resource` may be a/sub."""
-    resource, _, subresource = resource.partition("/")
-    review = client.AuthorizationV1Api(api).create_self_subject_access_review(
-        client.V1SelfSubjectAccessReview(
-            spec=client.V1SelfSubjectAccessReviewSpec(
-                resource_attributes=client.V1ResourceAttributes(
-                    verb=verb, resource=resource, subresource=subresource or None, namespace=namespace, group=group
-                )
-            )
-        )
-    )
-    return bool(review.status.allowed)
-
-
 def forbidden(call: Any, *args: Any, **kwargs: Any) -> bool:
     try:
         call(*args, **kwargs)
