@@ -26,9 +26,13 @@ LABEL org.opencontainers.image.title="leakwatch" \
       org.opencontainers.image.description="Kubernetes operator that catches native-memory leaks and OOMKills and ties them to the version that was running" \
       org.opencontainers.image.licenses="Apache-2.0"
 
+# Two malloc arenas instead of one per thread (up to 8 per core): the pod watch, the status
+# publishers, the analyser and the /metrics server all allocate, and per-thread arenas only add
+# resident memory (bench/scale.py: 271 -> 262 MiB at 1,000 pods, same latency).
 ENV PATH="/opt/leakwatch/bin:${PATH}" \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2
 
 COPY --from=builder /opt/leakwatch /opt/leakwatch
 

@@ -34,6 +34,7 @@ class OperatorProcess:
             "LEAKWATCH_BIND_ADDRESS": "127.0.0.1",
             "LEAKWATCH_NAMESPACES": ",".join(self.namespaces),
             "LEAKWATCH_PROMETHEUS_URL": os.environ.get("LEAKWATCH_PROMETHEUS_URL", "http://127.0.0.1:1"),
+            "MALLOC_ARENA_MAX": "2",  # as the image sets it (Dockerfile)
             **self.extra_env,
         }
         self.popen = subprocess.Popen(
