@@ -115,3 +115,19 @@ def test_the_publisher_thread_writes_without_being_asked(accountant: Accountant,
     accountant.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))
     wait_for(lambda: journal.kinds() == ["status", "event", "event"], timeout=5, what="status, then two Events")
     accountant.stop()
+
+
+def test_an_oomkill_is_written_before_other_pending_announcements(accountant: Accountant, journal: Journal) -> None:
+    accountant.apply_spec("shop", "other-api", "lw-uid-2", 1, {"selector": {"matchLabels": {"app": "other"}}}, {})
+    accountant.flush()
+    journal.entries.clear()
+    # An analyser pass just announced something for another LeakWatch, before the OOMKill arrived.
+    entry = {"reason": "DryRun", "workload": "other", "message": "would roll back", "toVersion": "1"}
+    accountant.record_action("shop", "other-api", "lw-uid-2", entry)
+    accountant.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))
+    assert accountant.flush()
+    accountant.stop()
+    assert [(kind, name) for kind, name, _ in journal.entries if kind == "status"] == [
+        ("status", "checkout-api"),
+        ("status", "other-api"),
+    ]

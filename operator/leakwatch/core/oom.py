@@ -38,7 +38,7 @@ class OOMKill:
     restart_count: int  # the container's restartCount when it was counted (tells inferred ones apart)
 
 
-@dataclass
+@dataclass(slots=True)  # per pod and container
 class ContainerRecord:
     restart_count: int = 0
     counted: list[str] = field(default_factory=list)
@@ -69,7 +69,7 @@ def account_container(record: ContainerRecord, state: ContainerState) -> tuple[i
     return observed, inferred
 
 
-@dataclass
+@dataclass(slots=True)  # per pod and LeakWatch
 class PodRecord:
     uid: str
     name: str

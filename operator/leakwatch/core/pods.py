@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Termination:
     reason: str
     finished_at: str  # RFC 3339, as the kubelet wrote it
     exit_code: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContainerState:
     """One container's status: what the kubelet reports."""
 
@@ -28,7 +28,7 @@ class ContainerState:
     init: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContainerSpec:
     name: str
     image: str = ""
@@ -36,14 +36,14 @@ class ContainerSpec:
     memory_limit_bytes: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OwnerRef:
     kind: str
     name: str
     uid: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: the operator holds one per pod, 10,000s of them
 class PodInfo:
     namespace: str
     name: str

@@ -8,6 +8,7 @@ cluster), never one per LeakWatch.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -86,7 +87,7 @@ class PodWatch:
                 break
         for uid, gone in self.known.items():
             if uid not in seen:
-                self.on_pod(PodInfo(**{**gone.__dict__, "deleted": True}))
+                self.on_pod(dataclasses.replace(gone, deleted=True))
         self.known = seen
         self.synced.set()
         self.on_synced(self.namespace, set(seen))

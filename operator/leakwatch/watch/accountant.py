@@ -112,6 +112,7 @@ class Accountant:
         self._wake = threading.Condition(self.lock)
         self._stop = threading.Event()
         self._in_flight: set[Key] = set()
+        self._urgent: set[Key] = set()  # dirty LeakWatches with OOMKills to announce
         # A few writers, so one slow write does not hold up the rest; never two for one LeakWatch.
         self._publishers = [
             threading.Thread(target=self._run, name=f"status-publisher-{i}", daemon=True) for i in range(publishers)
@@ -159,13 +160,18 @@ class Accountant:
             ok = self._publish_one(key) and ok
 
     def _next_dirty(self, skip: Set[Key] = frozenset()) -> Key | None:
-        """The next LeakWatch to write (caller holds the lock): one with Events waiting (OOMKills, a new
-        recommendation) before the rest, so a pass of the analyser, which marks every LeakWatch at
-        once, never queues ahead of an OOMKill; never one whose write is in flight, so an older
-        status cannot land after a newer one."""
-        waiting = (k for k in self._dirty if k not in self._in_flight and k not in skip)
+        """The next LeakWatch to write (caller holds the lock): one with OOMKills to announce, then one
+        with other Events waiting (a new recommendation), then the rest. A pass of the analyser
+        marks every LeakWatch at once, often with a changed recommendation, and none of that may
+        queue ahead of an OOMKill. Never one whose write is in flight, so an older status cannot
+        land after a newer one."""
+        for key in self._urgent:
+            if key not in self._in_flight and key not in skip:
+                return key
         first = None
-        for key in waiting:
+        for key in self._dirty:
+            if key in self._in_flight or key in skip:
+                continue
             if self._dirty[key][1]:
                 return key
             first = first or key
@@ -176,6 +182,8 @@ class Accountant:
         failed (it stays pending, with its Events)."""
         with self.lock:
             watched, later = self._dirty.pop(key)
+            urgent = key in self._urgent
+            self._urgent.discard(key)
             self._in_flight.add(key)
             status = self._status(watched)
         try:
@@ -187,6 +195,8 @@ class Accountant:
                 if self.watched.get(key) is watched:
                     queued = self._dirty.setdefault(key, (watched, []))[1]
                     queued[:0] = later  # older Events first
+                    if urgent:
+                        self._urgent.add(key)
                 self._wake.notify()
             return False
         with self._wake:
@@ -378,6 +388,7 @@ class Accountant:
         self.watched.pop(key, None)
         self._watched_in.get(key[0], {}).pop(key[1], None)
         self._dirty.pop(key, None)
+        self._urgent.discard(key)
 
     def _prune(self, watched: Watched) -> bool:
         """Pods deleted while nobody watched: fold them into their version's pod-hours."""
@@ -428,6 +439,8 @@ class Accountant:
         pending = self._dirty.setdefault(key, (watched, []))[1]
         pending += [functools.partial(self._announce, watched, kill) for kill in kills]
         pending += later
+        if kills:
+            self._urgent.add(key)
         self._wake.notify()
 
     def _status(self, watched: Watched) -> dict[str, Any]:
