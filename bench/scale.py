@@ -49,7 +49,7 @@ from kubernetes import client, config, watch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers import deployment_pod, kubelet_status
 from leakwatch.dev.cluster import ControlPlane, free_port
-from leakwatch.dev.kubelet import fake_node
+from leakwatch.dev.kubelet import exposition_handler, fake_node
 from leakwatch.dev.operator import OperatorProcess
 from leakwatch.dev.prometheus import PrometheusServer
 
@@ -118,21 +118,7 @@ class CadvisorStandIn:
         self.rows = rows
         self.started = time.time()
         self.port = free_port()
-        stand_in = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = stand_in.render().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), exposition_handler(self.render))
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def render(self) -> str:

@@ -26,6 +26,7 @@ __all__ = [
     "deployment_pod",
     "kubectl",
     "kubelet_status",
+    "leakwatch_manifest",
     "wait_for",
 ]
 
@@ -74,6 +75,16 @@ def deployment_pod(
                 }
             ]
         },
+    }
+
+
+def leakwatch_manifest(app: str) -> dict[str, Any]:
+    """A LeakWatch over the pods labelled app=<app>, named after it, with every other field defaulted."""
+    return {
+        "apiVersion": "leakwatch.io/v1alpha1",
+        "kind": "LeakWatch",
+        "metadata": {"name": app},
+        "spec": {"selector": {"matchLabels": {"app": app}}},
     }
 
 

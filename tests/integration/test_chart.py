@@ -29,7 +29,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from helpers import CHART, Helm, Release, allowed, as_account, wait_for
+from helpers import CHART, Helm, Release, allowed, as_account, leakwatch_manifest, wait_for
 from leakwatch.dev.cluster import ControlPlane, free_port
 
 pytestmark = pytest.mark.cluster
@@ -423,15 +423,6 @@ def forbidden(call: Any, *args: Any, **kwargs: Any) -> bool:
     return False
 
 
-def leakwatch(name: str) -> Doc:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "LeakWatch",
-        "metadata": {"name": name},
-        "spec": {"selector": {"matchLabels": {"app": name}}},
-    }
-
-
 def deployment(name: str) -> client.V1Deployment:
     labels = {"app": name}
     return client.V1Deployment(
@@ -567,7 +558,9 @@ def test_cluster_wide_install_grants_the_operator_what_it_needs_and_no_more(
         assert allowed(sa, "watch", "customresourcedefinitions", group="apiextensions.k8s.io")
 
         # Writes the operator makes: LeakWatch status and annotations, Events.
-        admin_custom.create_namespaced_custom_object(GROUP, VERSION, app_ns, "leakwatches", leakwatch("checkout"))
+        admin_custom.create_namespaced_custom_object(
+            GROUP, VERSION, app_ns, "leakwatches", leakwatch_manifest("checkout")
+        )
         custom.patch_namespaced_custom_object_status(
             GROUP, VERSION, app_ns, "leakwatches", "checkout", {"status": {"observedGeneration": 1}}
         )
@@ -596,7 +589,9 @@ def test_cluster_wide_install_grants_the_operator_what_it_needs_and_no_more(
         )
         try:
             operator.wait_healthy()
-            admin_custom.create_namespaced_custom_object(GROUP, VERSION, app_ns, "leakwatches", leakwatch("cart"))
+            admin_custom.create_namespaced_custom_object(
+                GROUP, VERSION, app_ns, "leakwatches", leakwatch_manifest("cart")
+            )
             wait_for(lambda: _ready(admin_custom, app_ns, "cart"), timeout=60, what="Ready on the LeakWatch")
             wait_for(
                 lambda: operator.handled(app_ns, "cart"),
@@ -691,7 +686,9 @@ def test_namespaced_install_confines_the_operator_to_its_namespaces(
         )
         try:
             operator.wait_healthy()
-            admin_custom.create_namespaced_custom_object(GROUP, VERSION, team_b, "leakwatches", leakwatch("cart"))
+            admin_custom.create_namespaced_custom_object(
+                GROUP, VERSION, team_b, "leakwatches", leakwatch_manifest("cart")
+            )
             wait_for(
                 lambda: operator.handled(team_b, "cart"),
                 timeout=60,

@@ -29,6 +29,7 @@ from helpers import (
     as_account,
     deployment_pod,
     kubelet_status,
+    leakwatch_manifest,
     wait_for,
 )
 from leakwatch.dev.cluster import ControlPlane
@@ -195,15 +196,6 @@ def two_shards(
         yield shards
 
 
-def _leakwatch(app: str) -> Doc:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "LeakWatch",
-        "metadata": {"name": app},
-        "spec": {"selector": {"matchLabels": {"app": app}}},
-    }
-
-
 def _oom_events(core: client.CoreV1Api, namespace: str) -> Counter[tuple[str, str, str]]:
     """OOMKilled Events in a namespace by (subject kind, subject name, message): a kill announced
     twice shows as 2, whether as two Events or as one whose own count went up."""
@@ -254,7 +246,7 @@ def test_two_shards_count_every_oomkill_exactly_once(
 
     # One LeakWatch per namespace, each taken by its shard while the other shard's operator runs.
     for namespace in owner:
-        leakwatch = _leakwatch(app[namespace])
+        leakwatch = leakwatch_manifest(app[namespace])
         custom_objects.create_namespaced_custom_object(GROUP, VERSION, namespace, "leakwatches", leakwatch)
     taken = dict.fromkeys(owner, 1)
     wait_for(lambda: Same(everywhere("observedGeneration"), taken), what="every shard to take its LeakWatches")

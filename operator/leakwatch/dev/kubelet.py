@@ -20,6 +20,7 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -225,22 +226,7 @@ class FakeKubelet:
         return "\n".join(lines) + "\n"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
-        kubelet = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                found = self.path.startswith("/metrics")
-                body = kubelet.exposition().encode() if found else b"not found"
-                self.send_response(200 if found else 404)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        return Handler
+        return exposition_handler(self.exposition)
 
     def start(self) -> None:
         threading.Thread(target=self._server.serve_forever, name="cadvisor", daemon=True).start()
@@ -257,6 +243,25 @@ class FakeKubelet:
             "scrape_interval": interval,
             "static_configs": [{"targets": [f"127.0.0.1:{self.port}"]}],
         }
+
+
+def exposition_handler(render: Callable[[], str]) -> type[BaseHTTPRequestHandler]:
+    """An HTTP handler serving `render()` at /metrics in the Prometheus text format, quietly."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path.startswith("/metrics")
+            body = render().encode() if found else b"not found"
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    return Handler
 
 
 def fake_node(name: str = "kwok-node-0") -> dict[str, Any]:
