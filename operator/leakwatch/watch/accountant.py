@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 VERSIONS_RESOLVED = "VersionsResolved"
 Clock = Callable[[], datetime]
 Key = tuple[str, str]  # (namespace, name) of a LeakWatch
+ACTION_FIELDS = ("reason", "fromVersion", "toVersion", "revision", "actedAt")  # what makes an Auto action new
 Announcement = Callable[[], None]  # an Event to post once the status that explains it is written
 
 
@@ -103,12 +104,11 @@ class Accountant:
         self.advisories: dict[str, LeakAdvisorySpec] = {}
         self.clock = clock
         self.lock = threading.RLock()
-        self.watched: dict[tuple[str, str], Watched] = {}
+        self.watched: dict[Key, Watched] = {}
         self._watched_in: dict[str, dict[str, Watched]] = {}  # namespace -> name -> Watched
-        self.pods: dict[str, PodInfo] = {}
         self._pods_in: dict[str, dict[str, PodInfo]] = {}  # namespace -> uid -> pod
         self.synced: set[str | None] = set()  # namespaces whose pods were listed completely (None = all)
-        self._dirty: dict[tuple[str, str], tuple[Watched, list[Announcement]]] = {}
+        self._dirty: dict[Key, tuple[Watched, list[Announcement]]] = {}
         self._wake = threading.Condition(self.lock)
         self._stop = threading.Event()
         self._in_flight: set[Key] = set()
@@ -315,14 +315,12 @@ class Accountant:
             if watched is None or watched.uid != uid:
                 return
             previous = watched.last_action or {}
-            fields = ("reason", "fromVersion", "toVersion", "revision", "actedAt")
-            news = any(previous.get(f) != entry.get(f) for f in fields)
+            news = any(previous.get(f) != entry.get(f) for f in ACTION_FIELDS)
             watched.last_action = {k: v for k, v in entry.items() if v is not None}
             self._publish(watched, later=[lambda: self._announce_action(namespace, name, uid, entry)] if news else [])
 
     def _announce_action(self, namespace: str, name: str, uid: str, entry: dict[str, Any]) -> None:
-        fields = ("reason", "fromVersion", "toVersion", "revision", "actedAt")
-        key = "action/" + "/".join(str(entry.get(f)) for f in fields)
+        key = "action/" + "/".join(str(entry.get(f)) for f in ACTION_FIELDS)
         reason = "AutoRollback" if entry["reason"] == "AutoRollback" else f"AutoRollback{entry['reason']}"
         subjects = [ObjectRef(API_VERSION, "LeakWatch", namespace, name, uid)]
         deployment = self.workloads.deployment_uid(namespace, entry["workload"]) if self.workloads else None
@@ -353,10 +351,8 @@ class Accountant:
         with self.lock:
             in_namespace = self._pods_in.setdefault(pod.namespace, {})
             if pod.deleted:
-                self.pods.pop(pod.uid, None)
                 in_namespace.pop(pod.uid, None)
             else:
-                self.pods[pod.uid] = pod
                 in_namespace[pod.uid] = pod
             for watched in self._watching(pod.namespace):
                 if pod.uid in watched.ledger.pods or watched.selects(pod):
@@ -384,7 +380,7 @@ class Accountant:
         self.watched[(watched.namespace, watched.name)] = watched
         self._watched_in.setdefault(watched.namespace, {})[watched.name] = watched
 
-    def _drop(self, key: tuple[str, str]) -> None:
+    def _drop(self, key: Key) -> None:
         self.watched.pop(key, None)
         self._watched_in.get(key[0], {}).pop(key[1], None)
         self._dirty.pop(key, None)
@@ -392,7 +388,8 @@ class Accountant:
 
     def _prune(self, watched: Watched) -> bool:
         """Pods deleted while nobody watched: fold them into their version's pod-hours."""
-        gone = [uid for uid in watched.ledger.pods if uid not in self.pods]
+        alive = self._pods_in.get(watched.namespace, {})
+        gone = [uid for uid in watched.ledger.pods if uid not in alive]
         for uid in gone:
             watched.ledger.forget(uid, self.clock())
             watched.version_problems.pop(uid, None)
@@ -461,7 +458,7 @@ class Accountant:
         return status
 
     def _announce(self, watched: Watched, kill: OOMKill) -> None:
-        pod = self.pods.get(kill.pod_uid)
+        pod = self._pods_in.get(watched.namespace, {}).get(kill.pod_uid)
         when = f"at {kill.finished_at}" if kill.finished_at else "while LeakWatch was not watching (inferred)"
         message = f"container {kill.container} of pod {kill.pod_name} (version {kill.version}) was OOMKilled {when}"
         key = f"{kill.pod_uid}/{kill.container}/{kill.finished_at or f'inferred-{kill.restart_count}'}"
