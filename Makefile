@@ -3,36 +3,34 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install binaries test lint unit integration crds demo clean
+.PHONY: install venv test lint unit integration crds demo clean
 
-install: $(VENV)/.installed
+# One install step for everything (Debian packages as root, .venv, Go binaries, node images);
+# each part is cached, so a second run only checks. hack/install.sh says what it installs.
+install:
+	VENV=$(VENV) bash hack/install.sh
 
-$(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
-	touch $@
+# Only the virtualenv: enough for lint and the unit tests.
+venv:
+	VENV=$(VENV) bash hack/install.sh --python-only
 
-binaries:
-	bash hack/build-binaries.sh >/dev/null
-
-lint: install
+lint: venv
 	$(PY) -m ruff check operator tests $(wildcard bench)
 	$(PY) -m ruff format --check operator tests $(wildcard bench)
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/hadolint Dockerfile
 
-unit: install
+unit: venv
 	$(PY) -m pytest tests/unit
 
-test: install binaries lint
+test: install lint
 	$(PY) -m pytest
 
-crds: install
+crds: venv
 	$(VENV)/bin/leakwatch crds --output-dir crds --output-dir helm/leakwatch/crds
 
-demo: install binaries
+demo: install
 	$(PY) -m leakwatch.dev.demo $(ARGS)
 
 clean:

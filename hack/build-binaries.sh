@@ -32,7 +32,7 @@ export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
 build_kubernetes() {
   local out="$k8s_dir" work staging_version minor major
-  local bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+  local bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
   local missing=0
   for b in "${bins[@]}"; do [[ -x "$out/$b" ]] || missing=1; done
   [[ $missing == 0 ]] && return 0
@@ -61,6 +61,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
     go mod tidy >/dev/null

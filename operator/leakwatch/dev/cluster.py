@@ -68,60 +68,33 @@ def _openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
+def sign_certificate(directory: Path, name: str, subject: str, extensions: str) -> None:
+    """`name`.key and `name`.crt in `directory`, signed by its ca.crt/ca.key (openssl x509 -extfile)."""
+    (directory / f"{name}.ext").write_text(extensions)
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", f"{name}.key", "-out",
+             f"{name}.csr", cwd=directory)  # fmt: skip
+    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+             "-days", "3650", "-extfile", f"{name}.ext", "-out", f"{name}.crt", cwd=directory)  # fmt: skip
+
+
 def make_pki(directory: Path) -> None:
-    """A CA, a serving certificate for 127.0.0.1/localhost, and a service-account key pair."""
+    """A CA, a serving certificate for 127.0.0.1/localhost, the API server's client certificate
+    for kubelets, and a service-account key pair."""
     directory.mkdir(parents=True, exist_ok=True)
-    _openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "3650",
-        "-subj",
-        "/CN=leakwatch-dev-ca",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        cwd=directory,
-    )
-    (directory / "san.cnf").write_text(
-        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc\n"
-        "extendedKeyUsage=serverAuth\n"
-    )
-    _openssl(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", "/CN=leakwatch-dev-ca",
+             "-keyout", "ca.key", "-out", "ca.crt", cwd=directory)  # fmt: skip
+    sign_certificate(
+        directory,
+        "apiserver",
         "/CN=kube-apiserver",
-        "-keyout",
-        "apiserver.key",
-        "-out",
-        "apiserver.csr",
-        cwd=directory,
+        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc\n"
+        "extendedKeyUsage=serverAuth\n",
     )
-    _openssl(
-        "x509",
-        "-req",
-        "-in",
-        "apiserver.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "3650",
-        "-extfile",
-        "san.cnf",
-        "-out",
-        "apiserver.crt",
-        cwd=directory,
-    )
+    # kubectl logs/exec reach a kubelet with this identity; system:masters passes its authorizer.
+    sign_certificate(
+        directory, "apiserver-kubelet-client", "/O=system:masters/CN=kube-apiserver-kubelet-client",
+        "extendedKeyUsage=clientAuth\n",
+    )  # fmt: skip
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=directory)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=directory)
 
@@ -296,6 +269,14 @@ class ControlPlane:
                 "10.96.0.0/16",
                 "--allow-privileged",
                 "--profiling=false",
+                # a real node's kubelet: reached by its Hostname (an /etc/hosts entry for 127.0.0.1),
+                # never by its InternalIP, which is the VM's own interface address
+                "--kubelet-client-certificate",
+                str(self.pki / "apiserver-kubelet-client.crt"),
+                "--kubelet-client-key",
+                str(self.pki / "apiserver-kubelet-client.key"),
+                "--kubelet-preferred-address-types",
+                "Hostname",
                 "--v",
                 "1",
                 *self.apiserver_args,
@@ -432,6 +413,13 @@ class ControlPlane:
         raise ControlPlaneError("the controller-manager never created the default ServiceAccount")
 
     def _write_kubeconfig(self, path: Path, token: str, user: str, namespace: str | None = None) -> None:
+        self.write_kubeconfig(path, user, {"token": token}, namespace)
+
+    def write_kubeconfig(
+        self, path: Path, user: str, credentials: dict[str, str], namespace: str | None = None
+    ) -> None:
+        """A kubeconfig for this cluster; `credentials` is the kubeconfig user entry (token, or
+        client-certificate and client-key)."""
         ca = base64.b64encode((self.pki / "ca.crt").read_bytes()).decode()
         context: dict[str, Any] = {"cluster": "leakwatch-dev", "user": user}
         if namespace:
@@ -445,7 +433,7 @@ class ControlPlane:
                     "cluster": {"server": self.server, "certificate-authority-data": ca},
                 }
             ],
-            "users": [{"name": user, "user": {"token": token}}],
+            "users": [{"name": user, "user": credentials}],
             "contexts": [{"name": "leakwatch-dev", "context": context}],
             "current-context": "leakwatch-dev",
         }
@@ -455,6 +443,13 @@ class ControlPlane:
     def service_account_kubeconfig(self, namespace: str, name: str, hours: int = 2) -> Path:
         """A kubeconfig that authenticates as ServiceAccount `namespace/name` (which must exist), via
         a bound token from the TokenRequest API: RBAC applies to it as to a pod of that account."""
+        token = self.service_account_token(namespace, name, hours)
+        path = self.root / f"sa-{namespace}-{name}.kubeconfig"
+        self._write_kubeconfig(path, token, f"system:serviceaccount:{namespace}:{name}", namespace)
+        return path
+
+    def service_account_token(self, namespace: str, name: str, hours: int = 2) -> str:
+        """A bound token for ServiceAccount `namespace/name` from the TokenRequest API."""
         import json
 
         request = urllib.request.Request(
@@ -470,10 +465,8 @@ class ControlPlane:
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=10, context=self._ssl_context()) as response:
-            token = json.loads(response.read())["status"]["token"]
-        path = self.root / f"sa-{namespace}-{name}.kubeconfig"
-        self._write_kubeconfig(path, token, f"system:serviceaccount:{namespace}:{name}", namespace)
-        return path
+            token: str = json.loads(response.read())["status"]["token"]
+            return token
 
     def env(self) -> dict[str, str]:
         """Environment for a child process that should talk to this cluster as admin."""
