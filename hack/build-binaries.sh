@@ -21,9 +21,10 @@ k8s_dir="$bindir/kubernetes-$KUBERNETES_VERSION"
 etcd_dir="$bindir/etcd-$ETCD_VERSION"
 kwok_dir="$bindir/kwok-$KWOK_VERSION"
 helm_dir="$bindir/helm-$HELM_VERSION"
+prometheus_dir="$bindir/prometheus-$PROMETHEUS_VERSION"
 
 if [[ "${1:-}" == "--print" ]]; then
-  echo "$k8s_dir:$etcd_dir:$kwok_dir:$helm_dir"
+  echo "$k8s_dir:$etcd_dir:$kwok_dir:$helm_dir:$prometheus_dir"
   exit 0
 fi
 
@@ -124,4 +125,7 @@ build_etcd
 build_kubernetes
 go_install kwok "$kwok_dir" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 go_install helm "$helm_dir" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-echo "$k8s_dir:$etcd_dir:$kwok_dir:$helm_dir"
+# Without the builtinassets tag the web UI is not embedded; the HTTP API, which is all we use, is.
+go_install prometheus "$prometheus_dir" "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION"
+go_install promtool "$prometheus_dir" "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION"
+echo "$k8s_dir:$etcd_dir:$kwok_dir:$helm_dir:$prometheus_dir"

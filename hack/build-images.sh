@@ -70,11 +70,12 @@ static_image() {  # name source.c -> localhost/lw/NAME:1
 }
 
 # The JRE: only the modules the shaded jar needs (jdeps), plus jdk.management for NMT through the
-# DiagnosticCommand MBean; the native libraries ldd names are copied in, as a distroless base would.
+# DiagnosticCommand MBean and jdk.jfr, without which client_java's JvmMetrics stops registering
+# before it reaches jvm_native_memory_* (found on the real node: the series were missing); the native libraries ldd names are copied in, as a distroless base would.
 jvm_rootfs() {  # jar rootfs
   local jar=$1 rootfs=$2 modules lib
   modules=$(jdeps --ignore-missing-deps --multi-release 17 --print-module-deps "$jar")
-  jlink --add-modules "$modules,jdk.management,jdk.crypto.ec" --strip-debug --no-man-pages --no-header-files \
+  jlink --add-modules "$modules,jdk.management,jdk.jfr,jdk.crypto.ec" --strip-debug --no-man-pages --no-header-files \
     --compress=2 --output "$rootfs/opt/java" 2>/dev/null
   mkdir -p "$rootfs/app" "$rootfs/tmp" "$rootfs/etc"
   chmod 1777 "$rootfs/tmp"
@@ -114,4 +115,8 @@ static_image memhog "$here/images/memhog.c"
 netty_images
 # The list RealNode imports: one "reference<TAB>tarball" line per image of this build.
 printf '%s\n' "${current[@]}" > "$imagedir/current.list"
+# Tarballs of earlier builds are never imported again: keep the cache to what this build made.
+for tarball in "$imagedir"/*.tar; do
+  [[ " ${current[*]} " == *"	$tarball "* ]] || rm -f "$tarball" "${tarball%.tar}.bom.json"
+done
 echo "$imagedir"

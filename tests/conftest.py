@@ -3,6 +3,7 @@ started on loopback from binaries built by hack/build-binaries.sh; nothing here 
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
@@ -11,6 +12,7 @@ from kubernetes import client, config
 
 from helpers import OperatorProcess
 from leakwatch.dev.cluster import ControlPlane
+from leakwatch.dev.node import missing_requirements
 
 _VERSION_KEY = pytest.StashKey[str]()
 
@@ -21,6 +23,15 @@ def control_plane(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
         request.config.stash[_VERSION_KEY] = cp.version
         cp.install_crds()
         yield cp
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Where a real node is required (CI sets LEAKWATCH_REQUIRE_REAL_NODE=1), its tests must not
+    quietly skip: a machine that cannot run one fails the run and says why."""
+    if os.environ.get("LEAKWATCH_REQUIRE_REAL_NODE") != "1":
+        return
+    if any(item.get_closest_marker("realnode") for item in items) and (missing := missing_requirements()):
+        raise pytest.UsageError("LEAKWATCH_REQUIRE_REAL_NODE=1, but this machine lacks: " + "; ".join(missing))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

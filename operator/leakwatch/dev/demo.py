@@ -1,79 +1,146 @@
-"""`make demo`: LeakWatch finds the Jooby story on a real local cluster, in about four minutes.
+"""`make demo`: LeakWatch finds a leak on a real node, from the cluster alone.
 
-It starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback,
-installs the Helm chart (CRDs, RBAC, the jooby#3453 advisory), runs the operator as the chart's
-ServiceAccount, starts Prometheus and a kubelet/cAdvisor stand-in, deploys checkout-api 3.0.10
-(flat), rolls out 3.1.2 (it leaks; the stand-in OOMKills it at its limit, as a kubelet would),
-and waits for LeakWatch's recommendation. Then it prints `kubectl get leakwatches`, the
-recommendation in words and the Events, and draws a picture. Everything it started is stopped at
-the end, also on Ctrl-C.
+It starts etcd, kube-apiserver, kube-controller-manager and kube-scheduler on loopback, a real
+node (kubelet + containerd + runc; the kernel OOM-kills containers over their limit), Prometheus
+scraping the kubelet's cAdvisor endpoint and the pods, installs the Helm chart (CRDs, RBAC, the
+jooby#3453 advisory) and runs the operator as the chart's ServiceAccount. checkout-api is the
+Netty service of tests/workloads/netty-post (the jooby#3453 bug class) as a real Deployment under
+POST load on loopback: 1.4.0 runs flat, then 1.5.0 leaks pooled direct buffers until the kernel
+OOM-kills it. The demo waits for LeakWatch's recommendation, then for the OOMKills it predicted,
+prints `kubectl get leakwatches`, the recommendation and the Events, and draws the picture from
+the real series. Everything it started is stopped at the end, also on Ctrl-C or SIGTERM.
+
+`--node stand-in` runs the first stretch's scripted Jooby story on kwok instead (no root needed).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
+import yaml
+
+from leakwatch.api import GROUP, VERSION
 from leakwatch.core.analysis import Samples
+from leakwatch.dev.node import missing_requirements
 from leakwatch.dev.picture import PodSeries, draw
 from leakwatch.dev.story import APP, LocalStory, StoryConfig
+from leakwatch.dev.traces import Recording, pod_series, trace_document, write_trace
 from leakwatch.sample.prometheus import PrometheusClient
 
-OUT = Path(__file__).resolve().parents[3] / "out"
+REPO = Path(__file__).resolve().parents[3]
+OUT = REPO / "out"
+MiB = 2**20
+# The leak is one of real memory, but detection wants hours of growth: the operator stretches what
+# it reads by this factor (LEAKWATCH_TIME_SCALE), and every rate, duration and time-to-OOM it
+# prints is in that one stretched clock.
+TIME_SCALE = 120.0
 
 
 def say(started: float, text: str) -> None:
     print(f"[{time.monotonic() - started:6.1f}s] {text}", flush=True)
 
 
-def pod_versions(status: dict[str, object]) -> dict[str, str]:
+def pod_versions(status: dict[str, Any]) -> dict[str, str]:
     ledger = status.get("ledger") or {}
-    assert isinstance(ledger, dict)
     known = {p["name"]: p["version"] for p in ledger.get("past", [])}
     known.update({p["name"]: p["version"] for p in ledger.get("pods", [])})
     return known
 
 
+def stories(node: str) -> tuple[StoryConfig, tuple[str, str], str]:
+    """The config, (flat, leaking) versions and the advisory file for each kind of node."""
+    if node == "real":
+        return (
+            StoryConfig.real_node(helm_chart=True, time_scale=TIME_SCALE),
+            ("1.4.0", "1.5.0"),
+            "netty-post.leakadvisory.yaml",
+        )
+    return StoryConfig(helm_chart=True, replicas=3), ("3.0.10", "3.1.2"), ""
+
+
+def oom_kill_times(story: LocalStory) -> list[tuple[float, str]]:
+    """When LeakWatch announced each OOMKill (its Events), with the version it attributed it to."""
+    found = []
+    for event in story.events("LeakWatch"):
+        if event.reason == "OOMKilled":
+            moment = event.event_time or event.first_timestamp or event.metadata.creation_timestamp
+            found.extend([(moment.timestamp(), event.message)] * (event.count or 1))
+    return sorted(found)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leakwatch-demo", description=__doc__)
-    parser.add_argument("--flat-seconds", type=float, default=60, help="how long 3.0.10 runs before the rollout")
-    parser.add_argument("--timeout", type=float, default=240, help="give up waiting for a recommendation after this")
+    parser.add_argument("--node", choices=("real", "stand-in"), default="real")
+    parser.add_argument("--flat-seconds", type=float, default=60, help="how long the flat version runs first")
+    parser.add_argument("--timeout", type=float, default=300, help="give up waiting for a recommendation after this")
+    parser.add_argument("--oom-kills", type=int, default=2, help="wait for this many OOMKills after it")
     parser.add_argument("--picture", type=Path, default=OUT / "leakwatch-demo.png")
+    parser.add_argument(
+        "--record", type=Path, default=OUT / "traces", help="write the real series here as a detection-corpus trace"
+    )
     parser.add_argument("--hold", action="store_true", help="keep everything running until Ctrl-C")
     args = parser.parse_args(argv)
+    if args.node == "real" and (missing := missing_requirements()):
+        print("make demo needs a real node here, and this machine lacks:\n  - " + "\n  - ".join(missing))
+        print("(`make demo ARGS='--node stand-in'` runs the scripted story on kwok instead)")
+        return 2
+    cfg, (flat, leaking), advisory = stories(args.node)
 
+    def terminate(signum: int, _: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")  # unwinds through every cleanup
+
+    signal.signal(signal.SIGTERM, terminate)
     started = time.monotonic()
-    say(started, "starting etcd, kube-apiserver, controller-manager, scheduler, kwok, Prometheus, the operator ...")
-    with (
-        tempfile.TemporaryDirectory(prefix="leakwatch-demo-") as tmp,
-        LocalStory(Path(tmp), StoryConfig(helm_chart=True, replicas=3)) as story,
-    ):
+    parts = "a real node (kubelet + containerd)" if args.node == "real" else "kwok and the kubelet stand-in"
+    say(started, f"starting etcd, kube-apiserver, controller-manager, scheduler, {parts}, Prometheus, the operator ...")
+    with tempfile.TemporaryDirectory(prefix="leakwatch-demo-") as tmp, LocalStory(Path(tmp), cfg) as story:
         ns = story.cfg.namespace
         say(
             started,
             f"kube-apiserver {story.cp.version} at {story.cp.server}; chart installed; operator runs as "
             "ServiceAccount leakwatch-system/leakwatch",
         )
+        if cfg.time_scale > 1:
+            say(
+                started,
+                f"one clock: the operator reads memory {cfg.time_scale:g}x stretched (one real second stands "
+                f"for {cfg.time_scale / 60:g} minutes); every rate, duration and time-to-OOM below is in it",
+            )
+        if advisory:
+            body = yaml.safe_load((REPO / "examples" / advisory).read_text())
+            story.custom.create_cluster_custom_object(GROUP, VERSION, "leakadvisories", body)
+            say(started, f"declared LeakAdvisory {body['metadata']['name']}: {body['spec']['summary']}")
         t0 = time.time()
-        story.deploy("3.0.10")
-        say(started, f"deployed {APP} 3.0.10 (3 replicas); letting it run flat for {args.flat_seconds:.0f}s")
+        story.deploy(flat)
+        say(
+            started,
+            f"deployed {APP} {flat} ({cfg.replicas} replica(s)); letting it run flat for {args.flat_seconds:.0f}s",
+        )
         time.sleep(args.flat_seconds)
         rollout = time.time()
-        story.roll_to("3.1.2")
-        say(started, f"rolled out {APP} 3.1.2")
+        story.roll_to(leaking)
+        say(started, f"rolled out {APP} {leaking}")
         try:
             story.wait(lambda: story.recommendation().get("action") == "Upgrade", args.timeout, "a recommendation")
         except TimeoutError:
             say(started, "no recommendation in time; status was:\n" + story.dump())
             return 1
-        say(started, "LeakWatch recommends, before any OOMKill; now letting the kubelet stand-in OOMKill 3.1.2 ...")
+        recommended_at = time.time()
+        kills_then = story.status().get("oomKills", 0)
+        say(started, f"LeakWatch recommends, with {kills_then} OOMKill(s) so far: {story.recommendation()['summary']}")
+        say(started, f"now letting {leaking} run into its memory limit ...")
         try:
-            story.wait(lambda: story.status().get("oomKills", 0) >= story.cfg.replicas, 90, "OOMKills")
+            story.wait(lambda: story.status().get("oomKills", 0) >= args.oom_kills, 600, "OOMKills")
+            say(started, f"{story.status()['oomKills']} OOMKills counted, as the kubelet reported them")
         except TimeoutError:
-            say(started, "no OOMKill within 90s")
+            say(started, f"fewer than {args.oom_kills} OOMKills within 600s")
         print(story.kubectl("get", "leakwatches", "-n", ns, "-o", "wide"))
         rec = story.recommendation()
         print(f"  {rec['summary']}\n")
@@ -82,38 +149,51 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(
             story.kubectl(
-                "get",
-                "events",
-                "-n",
-                ns,
-                "--field-selector",
-                "involvedObject.kind=LeakWatch",
+                "get", "events", "-n", ns, "--field-selector", "involvedObject.kind=LeakWatch",
                 "--sort-by=.metadata.creationTimestamp",
             )
-        )
+        )  # fmt: skip
         end = time.time()
-        status = story.status()
-        versions = pod_versions(status)
-        found = PrometheusClient(story.prometheus.url).range_query(
-            f'container_memory_working_set_bytes{{namespace="{ns}", container="app"}}', t0, end, 1
-        )
+        versions = pod_versions(story.status())
+        prometheus = PrometheusClient(story.prometheus.url)
+        query = f'container_memory_working_set_bytes{{namespace="{ns}", container="app"}}'
+        found = prometheus.range_query(query, t0, end, 1)
         series = [
             PodSeries(s.labels["pod"], versions.get(s.labels["pod"], "unknown"), Samples(s.samples.t, s.samples.v))
             for s in found
         ]
-        ooms = [
-            (datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp(), v) for _, v, at in story.kubelet.oom_kills
-        ]
+        limit = story.cfg.memory_limit
         picture = draw(
             args.picture,
             series=series,
-            rollouts=[(rollout, "3.1.2")],
-            oom_kills=ooms,
-            limit_bytes=512 * 2**20,
-            title=f"{APP}: memory per pod by version, as LeakWatch saw it",
+            rollouts=[(rollout, leaking)],
+            oom_kills=oom_kill_times(story),
+            limit_bytes=int(limit.removesuffix("Mi")) * MiB,
+            title=f"{APP}: working set per container life, by version ({parts}; cAdvisor via Prometheus)",
             recommendation=str(rec["summary"]),
+            recommended_at=recommended_at,
+            time_scale=cfg.time_scale,
         )
         say(started, f"picture: {picture}")
+        if args.node == "real":
+            kills = oom_kill_times(story)
+            recording = Recording(
+                name=f"netty-post-real-{datetime.fromtimestamp(t0):%Y%m%d-%H%M}",
+                pattern="recorded_rollout_leak",
+                label="leak",
+                description=(
+                    f"recorded on a real node: netty-post {flat} flat, then {leaking} leaking direct buffers "
+                    f"under {cfg.post_rate:g} POST/s until the kernel OOM-killed it; times stretched "
+                    f"{cfg.time_scale:g}x as the operator read them"
+                ),
+                limit_bytes=int(limit.removesuffix("Mi")) * MiB,
+                onset_time=rollout,
+                oom_time=kills[0][0] if kills else None,
+                leaking_pods=[pod for pod, version in versions.items() if version == leaking],
+            )
+            pods = pod_series(prometheus, query, t0, end, 1)
+            trace = write_trace(args.record, trace_document(recording, pods, 1, t0, cfg.time_scale))
+            say(started, f"trace for bench/detection.py --corpus {args.record}: {trace}")
         if args.hold:
             say(
                 started,
@@ -122,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             while True:
                 time.sleep(1)
+        say(started, f"started {datetime.fromtimestamp(t0):%H:%M:%S}; stopping everything")
     say(started, "stopped everything")
     return 0
 

@@ -1,5 +1,10 @@
-"""A real Prometheus (Debian's `prometheus` package) on loopback, for tests and the demo.
+"""A real Prometheus on loopback, for tests and the demo: either line users run.
 
+- `3`: Prometheus 3.16 built from its Go module by hack/build-binaries.sh (cached by version).
+  The real node needs it: Debian's build leaves out `kubernetes_sd_configs`.
+- `2`: Debian's `prometheus` package, 2.42.
+
+`LEAKWATCH_PROMETHEUS_LINE` (2 or 3) picks the line where a caller does not insist on one.
 History is loaded with `promtool tsdb create-blocks-from openmetrics` before start; live series
 come from scrape targets. Stop and start keep the same port and data, for outage tests.
 """
@@ -19,13 +24,25 @@ from typing import Any
 
 import yaml
 
-from leakwatch.dev.cluster import ControlPlaneError, free_port
+from leakwatch.dev.cluster import ControlPlaneError, binary_dirs, find_binary, free_port
+
+DEFAULT_LINE = "2"
 
 
-def tool(name: str) -> str:
+def prometheus_line(wanted: str | None = None) -> str:
+    line = wanted or os.environ.get("LEAKWATCH_PROMETHEUS_LINE") or DEFAULT_LINE
+    if line not in ("2", "3"):
+        raise ValueError(f"Prometheus line {line!r}: choose 2 (Debian's 2.42) or 3 (built from its Go module)")
+    return line
+
+
+def tool(name: str, line: str | None = None) -> str:
+    """`prometheus` or `promtool` of the chosen line."""
+    if prometheus_line(line) == "3":
+        return str(find_binary(name, binary_dirs()))
     found = shutil.which(name)
     if found is None:
-        raise ControlPlaneError(f"{name} not found: install Debian's prometheus package (apt-get install prometheus)")
+        raise ControlPlaneError(f"{name} not found: install Debian's prometheus package (make install does)")
     return found
 
 
@@ -37,7 +54,9 @@ class PrometheusServer:
         scrape_configs: list[dict[str, Any]] | None = None,
         rule_files: list[Path] | None = None,
         interval: str = "15s",
+        line: str | None = None,
     ) -> None:
+        self.line = prometheus_line(line)
         self.root = Path(tempfile.mkdtemp(prefix="leakwatch-prom-")) if workdir is None else workdir
         self.root.mkdir(parents=True, exist_ok=True)
         self.data = self.root / "data"
@@ -60,7 +79,7 @@ class PrometheusServer:
         source = self.root / "backfill.om"
         source.write_text(openmetrics)
         subprocess.run(
-            [tool("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(source), str(self.data)],
+            [tool("promtool", self.line), "tsdb", "create-blocks-from", "openmetrics", str(source), str(self.data)],
             check=True,
             capture_output=True,
         )
@@ -69,7 +88,7 @@ class PrometheusServer:
         log = (self.root / "prometheus.log").open("ab")
         self.popen = subprocess.Popen(
             [
-                tool("prometheus"),
+                tool("prometheus", self.line),
                 f"--config.file={self.root / 'prometheus.yml'}",
                 f"--storage.tsdb.path={self.data}",
                 "--storage.tsdb.retention.time=30d",

@@ -1,10 +1,17 @@
-"""The Jooby story on a local real cluster, as one object: used by the demo and the end-to-end tests.
+"""The leak story on a local real cluster, as one object: used by the demo and the end-to-end tests.
 
-A control plane with kube-controller-manager (all controllers), kube-scheduler and kwok; a kwok
-node; the kubelet/cAdvisor stand-in; Debian's Prometheus scraping the stand-in and the operator;
-optionally the Helm chart (CRDs, RBAC, the Jooby advisory) with the operator then running as the
-chart's ServiceAccount; and `checkout-api` as a real Deployment whose versions leak or not as the
-scenario says.
+A control plane with kube-controller-manager (all controllers) and kube-scheduler; a node; a real
+Prometheus scraping the node and the operator; optionally the Helm chart (CRDs, RBAC, the Jooby
+advisory) with the operator then running as the chart's ServiceAccount; and `checkout-api` as a
+real Deployment. The node is one of two:
+
+- `real`: a kubelet with containerd on this machine (`leakwatch.dev.node.RealNode`). checkout-api
+  is the Netty workload (`tests/workloads/netty-post`, the jooby#3453 bug class) as a real image
+  per release under POST load on loopback: 1.4.0 flat, 1.5.0 leaking until the kernel OOM-kills
+  it, 1.5.1 the fix. Memory is what cAdvisor measures; OOMKills are the kubelet's.
+- `stand-in`: kwok and the kubelet/cAdvisor stand-in (`leakwatch.dev.kubelet`), whose memory
+  follows a script per version (Jooby 3.0.10 flat, 3.1.2 leaking) and whose pods can claim to have
+  started days ago: for decision tests that need history a real process cannot have in minutes.
 """
 
 from __future__ import annotations
@@ -15,13 +22,15 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kubernetes import client, config
 
 from leakwatch.api import GROUP, VERSION
 from leakwatch.dev.cluster import ControlPlane
 from leakwatch.dev.kubelet import CUSTOM_STATUS, FakeKubelet, VersionBehaviour, fake_node
+from leakwatch.dev.loadgen import PostLoad
+from leakwatch.dev.node import RealNode
 from leakwatch.dev.operator import OperatorProcess
 from leakwatch.dev.prometheus import PrometheusServer
 
@@ -37,8 +46,20 @@ JOOBY_BEHAVIOURS = {
 }
 
 
+NETTY_RELEASES = ("1.4.0", "1.5.0", "1.5.1")
+HTTP_PORT, METRICS_PORT = 18080, 19400  # hostNetwork: the pod binds these on 127.0.0.1
+# The JVM as bench/jvm_leak.py runs it: a fixed small heap, NMT on, and Netty's direct buffers
+# allocated through ByteBuffer.allocateDirect under a generous MaxDirectMemorySize, so it is the
+# kernel (container limit) and not the JVM that stops the leak.
+JVM_OPTIONS = (
+    "-Xms64m -Xmx64m -XX:+AlwaysPreTouch -XX:+UseSerialGC -XX:NativeMemoryTracking=summary "
+    "-XX:MaxDirectMemorySize=2g -Dio.netty.maxDirectMemory=0 -Dio.netty.leakDetection.level=disabled"
+)
+
+
 @dataclass
 class StoryConfig:
+    node: Literal["real", "stand-in"] = "stand-in"
     namespace: str = "shop"
     replicas: int = 2
     behaviours: dict[str, VersionBehaviour] = field(default_factory=lambda: dict(JOOBY_BEHAVIOURS))
@@ -48,9 +69,28 @@ class StoryConfig:
     window: str = "4m"
     step: str = "5s"
     helm_chart: bool = False  # install the chart and run the operator with its ServiceAccount
+    memory_limit: str = "512Mi"
+    post_rate: float = 200.0  # real node: POSTs per second to checkout-api while it runs
+
+    @classmethod
+    def real_node(cls, **overrides: Any) -> StoryConfig:
+        """The Netty service on a real node: one replica (hostNetwork ports are per node), replaced
+        on rollout (Recreate, for the same reason). 384 MiB leaves the leaking JVM about 3 minutes
+        under 200 POST/s: LeakWatch needs about one of them, also on a busy machine."""
+        defaults: dict[str, Any] = {"node": "real", "replicas": 1, "memory_limit": "384Mi", "backdate_seconds": {}}
+        return cls(**{**defaults, **overrides})
 
 
-def deployment(version: str, replicas: int) -> dict[str, Any]:
+def image(cfg: StoryConfig, version: str) -> str:
+    if cfg.node == "real":
+        return str(netty_container(version, cfg.memory_limit)["image"])
+    return f"registry.local/shop/{APP}:{version}"
+
+
+def deployment(cfg: StoryConfig, version: str) -> dict[str, Any]:
+    if cfg.node == "real":
+        return real_deployment(cfg, version)
+    replicas = cfg.replicas
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -64,10 +104,49 @@ def deployment(version: str, replicas: int) -> dict[str, Any]:
                     "containers": [
                         {
                             "name": "app",
-                            "image": f"registry.local/shop/{APP}:{version}",
-                            "resources": {"limits": {"memory": "512Mi"}},
+                            "image": image(cfg, version),
+                            "resources": {"limits": {"memory": cfg.memory_limit}},
                         }
                     ]
+                },
+            },
+        },
+    }
+
+
+def netty_container(release: str, memory_limit: str) -> dict[str, Any]:
+    """The Netty workload's container on a real node; Prometheus finds it by its `metrics` port."""
+    return {
+        "name": "app",
+        "image": f"localhost/lw/netty-post:{release}",
+        "imagePullPolicy": "Never",  # imported into the node's containerd; there is no registry
+        "args": [str(HTTP_PORT), str(METRICS_PORT)],
+        "env": [{"name": "JAVA_TOOL_OPTIONS", "value": JVM_OPTIONS}],
+        "ports": [{"name": "http", "containerPort": HTTP_PORT}, {"name": "metrics", "containerPort": METRICS_PORT}],
+        "resources": {"limits": {"memory": memory_limit}, "requests": {"memory": memory_limit, "cpu": "100m"}},
+        "readinessProbe": {"tcpSocket": {"port": HTTP_PORT, "host": "127.0.0.1"}, "periodSeconds": 1},
+    }
+
+
+def real_deployment(cfg: StoryConfig, version: str) -> dict[str, Any]:
+    container = netty_container(version, cfg.memory_limit)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": APP},
+        "spec": {
+            "replicas": cfg.replicas,
+            "strategy": {"type": "Recreate"},
+            "selector": {"matchLabels": {"app": APP}},
+            "template": {
+                "metadata": {"labels": {"app": APP}},
+                "spec": {
+                    "hostNetwork": True,  # loopback only: no pod network, nothing leaves 127.0.0.0/8
+                    "dnsPolicy": "Default",
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": 2,
+                    "containers": [container],
                 },
             },
         },
@@ -82,11 +161,15 @@ def leakwatch(cfg: StoryConfig) -> dict[str, Any]:
         "spec": {
             "selector": {"matchLabels": {"app": APP}},
             "containers": ["app"],
-            "version": {"source": "ImageTag", "container": "app", "framework": "io.jooby:jooby-netty"},
+            "version": {"source": "ImageTag", "container": "app", "framework": framework(cfg)},
             "memory": {"window": cfg.window, "step": cfg.step},
             "oom": {"threshold": 2, "window": "1h"},
         },
     }
+
+
+def framework(cfg: StoryConfig) -> str:
+    return "io.leakwatch:netty-post" if cfg.node == "real" else "io.jooby:jooby-netty"
 
 
 class LocalStory(contextlib.ExitStack):
@@ -107,9 +190,8 @@ class LocalStory(contextlib.ExitStack):
 
     def _start(self) -> None:
         cfg = self.cfg
-        self.cp = self.enter_context(
-            ControlPlane(components=("controller-manager", "scheduler", "kwok"), controllers="*")
-        )
+        components = ("controller-manager", "scheduler") + (("kwok",) if cfg.node == "stand-in" else ())
+        self.cp = self.enter_context(ControlPlane(components=components, controllers="*"))
         api = config.new_client_from_config(str(self.cp.kubeconfig))
         self.core, self.apps = client.CoreV1Api(api), client.AppsV1Api(api)
         self.custom = client.CustomObjectsApi(api)
@@ -119,18 +201,13 @@ class LocalStory(contextlib.ExitStack):
             operator_kubeconfig = self._install_chart()
         else:
             self.cp.install_crds()
-        node: Any = fake_node()  # the client takes plain dicts as well as its models
-        self.core.create_node(node)
         self.wait(lambda: self.core.list_namespaced_service_account(cfg.namespace).items, 60, "a ServiceAccount")
-
-        self.kubelet = FakeKubelet(self.core, cfg.behaviours, cfg.namespace, backdate_seconds=cfg.backdate_seconds)
-        self.kubelet.start()
-        self.callback(self.kubelet.stop)
         self.operator = OperatorProcess(self.cp, self.workdir, [cfg.namespace], kubeconfig=operator_kubeconfig)
+        node_scrapes = self._start_real_node() if cfg.node == "real" else self._start_stand_in()
         self.prometheus = PrometheusServer(
             self.workdir / "prometheus",
             scrape_configs=[
-                self.kubelet.scrape_config("1s"),
+                *node_scrapes,
                 {
                     "job_name": "leakwatch",
                     "honor_labels": True,
@@ -138,6 +215,7 @@ class LocalStory(contextlib.ExitStack):
                     "static_configs": [{"targets": [f"127.0.0.1:{self.operator.metrics_port}"]}],
                 },
             ],
+            line="3" if cfg.node == "real" else None,  # pod discovery needs kubernetes_sd_configs
         )
         self.prometheus.start()
         self.callback(self.prometheus.stop)
@@ -149,6 +227,25 @@ class LocalStory(contextlib.ExitStack):
         self.operator.start()
         self.callback(self.operator.stop)
         self.custom.create_namespaced_custom_object(GROUP, VERSION, cfg.namespace, "leakwatches", leakwatch(cfg))
+
+    def _start_stand_in(self) -> list[dict[str, Any]]:
+        node: Any = fake_node()  # the client takes plain dicts as well as its models
+        self.core.create_node(node)
+        self.kubelet = FakeKubelet(
+            self.core, self.cfg.behaviours, self.cfg.namespace, backdate_seconds=self.cfg.backdate_seconds
+        )
+        self.kubelet.start()
+        self.callback(self.kubelet.stop)
+        return [self.kubelet.scrape_config("1s")]
+
+    def _start_real_node(self) -> list[dict[str, Any]]:
+        images = tuple(f"localhost/lw/{name}" for name in ("pause:1", *(f"netty-post:{v}" for v in NETTY_RELEASES)))
+        self.node = self.enter_context(RealNode(self.cp, images=images))
+        # POSTs for as long as the story runs; while a pod restarts they fail and are retried.
+        self.load = PostLoad(HTTP_PORT, rate=self.cfg.post_rate, seconds=3600)
+        self.load.start()
+        self.callback(self.load.stop)
+        return self.node.prometheus_scrape_configs(self.workdir / "scrape", interval="2s")
 
     def _install_chart(self) -> Path:
         """helm install the chart; return a kubeconfig for its ServiceAccount."""
@@ -191,11 +288,11 @@ class LocalStory(contextlib.ExitStack):
         return done.stdout
 
     def deploy(self, version: str) -> None:
-        body: Any = deployment(version, self.cfg.replicas)
+        body: Any = deployment(self.cfg, version)
         self.apps.create_namespaced_deployment(self.cfg.namespace, body)
 
     def roll_to(self, version: str) -> None:
-        containers = [{"name": "app", "image": f"registry.local/shop/{APP}:{version}"}]
+        containers = [{"name": "app", "image": image(self.cfg, version)}]
         self.apps.patch_namespaced_deployment(
             APP, self.cfg.namespace, {"spec": {"template": {"spec": {"containers": containers}}}}
         )

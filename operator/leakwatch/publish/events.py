@@ -6,14 +6,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import socket
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 log = logging.getLogger(__name__)
 COMPONENT = "leakwatch"
+# An API server that restarts answers 5xx or refuses connections for a few seconds; an OOMKill's
+# Event is posted right after its status write, so it must outlast that. Names make retries safe.
+RETRY_DELAYS_SECONDS = (0.5, 1.0, 2.0, 4.0)
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -57,11 +63,20 @@ class EventPoster:
             last_timestamp=now,
             count=1,
         )
-        try:
-            self.api.create_namespaced_event(subject.namespace, body)
-            return True
-        except ApiException as err:
-            if err.status == 409:
+        for delay in (*RETRY_DELAYS_SECONDS, None):
+            try:
+                self.api.create_namespaced_event(subject.namespace, body)
+                return True
+            except ApiException as err:
+                if err.status == 409:
+                    return False
+                problem = f"{err.status} {err.reason}"
+                if err.status not in TRANSIENT_STATUSES:
+                    delay = None
+            except HTTPError as err:  # connection refused or reset: the API server is away
+                problem = str(err)
+            if delay is None:
+                log.warning("could not post event %s on %s/%s: %s", reason, subject.kind, subject.name, problem)
                 return False
-            log.warning("could not post event %s on %s/%s: %s", reason, subject.kind, subject.name, err.reason)
-            return False
+            time.sleep(delay)
+        return False

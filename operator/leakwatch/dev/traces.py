@@ -1,0 +1,102 @@
+"""Recorded traces: what Prometheus scraped from a real node, in the detection corpus's format
+(tests/corpus/README.md), so `bench/detection.py --corpus DIR` scores real processes the same way
+it scores synthetic ones.
+
+A real node restarts a container in the same pod with a new cgroup, so cAdvisor gives one series
+per container life (a new `id`); the corpus has one series per pod with the restarted container's
+samples following the OOMKill. The lives of a pod are joined here. Times are stretched by the
+time scale the operator read them with, so a trace shows the hours the operator believed in.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from leakwatch.sample.prometheus import PrometheusClient
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Recording:
+    name: str
+    pattern: str
+    label: str  # "leak" | "no-leak"
+    description: str
+    limit_bytes: int
+    onset_time: float | None
+    oom_time: float | None  # the first OOMKill, from the pod status
+    leaking_pods: list[str]
+
+
+def pod_series(
+    prometheus: PrometheusClient, query: str, start: float, end: float, step: float
+) -> dict[str, np.ndarray]:
+    """pod -> (n, 2) array of (time, bytes), every container life of that pod in time order."""
+    lives = [
+        (series.labels["pod"], np.column_stack([series.samples.t, series.samples.v]))
+        for series in prometheus.range_query(query, start, end, step)
+    ]
+    return join_lives(lives)
+
+
+def join_lives(lives: list[tuple[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    by_pod: dict[str, list[np.ndarray]] = defaultdict(list)
+    for pod, samples in lives:
+        by_pod[pod].append(samples)
+    joined = {}
+    for pod, parts in by_pod.items():
+        parts.sort(key=lambda part: float(part[0, 0]))  # by when each life began
+        samples = np.concatenate(parts)
+        order = np.argsort(samples[:, 0], kind="stable")  # ties: the earlier life first
+        samples = samples[order]
+        # Where two lives share a timestamp (the dead one's last scrape), the newer life is the pod's.
+        newest = np.append(samples[1:, 0] != samples[:-1, 0], True)
+        joined[pod] = samples[newest]
+    return joined
+
+
+def trace_document(
+    recording: Recording, pods: dict[str, np.ndarray], step_seconds: float, origin: float, time_scale: float
+) -> dict[str, object]:
+    def stretched(moment: float | None) -> int | None:
+        return None if moment is None else round(origin + (moment - origin) * time_scale)
+
+    limit = recording.limit_bytes
+    return {
+        "format": FORMAT_VERSION,
+        "name": recording.name,
+        "pattern": recording.pattern,
+        "label": recording.label,
+        "description": recording.description,
+        "seed": 0,  # recorded, not drawn
+        "step_seconds": round(step_seconds * time_scale),
+        "limit_bytes": limit,
+        "onset_time": stretched(recording.onset_time),
+        "oom_time": stretched(recording.oom_time),
+        "leaking_pods": recording.leaking_pods,
+        "pods": [
+            {
+                "name": pod,
+                "t": [stretched(float(t)) for t in samples[:, 0]],
+                # The kernel kills on cgroup usage, which the working set trails by a little: the
+                # corpus's convention is that a value never passes the limit.
+                "bytes": [min(round(float(v)), limit) for v in samples[:, 1]],
+            }
+            for pod, samples in sorted(pods.items(), key=lambda item: float(item[1][0, 0]))
+        ],
+    }
+
+
+def write_trace(directory: Path, document: dict[str, object]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{document['name']}.json.gz"
+    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+        gz.write(json.dumps(document, separators=(",", ":")).encode())
+    return path

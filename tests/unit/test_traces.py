@@ -1,0 +1,36 @@
+import numpy as np
+
+from leakwatch.dev.traces import Recording, join_lives, trace_document
+
+MiB = 2**20
+
+
+def life(start: float, values: list[float]) -> np.ndarray:
+    return np.column_stack([start + np.arange(len(values)), np.array(values) * MiB])
+
+
+def test_the_lives_of_a_pod_become_one_series_and_the_newer_life_wins_a_shared_timestamp() -> None:
+    first, second = life(100, [10, 20, 30]), life(102, [5, 6])  # killed at 102; restarted at 102
+    other = life(100, [1, 1])
+    joined = join_lives([("web-b", other), ("web-a", second), ("web-a", first)])
+    assert joined["web-a"][:, 0].tolist() == [100, 101, 102, 103]
+    assert (joined["web-a"][:, 1] / MiB).tolist() == [10, 20, 5, 6]
+    assert (joined["web-b"][:, 1] / MiB).tolist() == [1, 1]
+
+
+def test_a_recorded_trace_is_stretched_to_the_operators_clock_and_never_passes_the_limit() -> None:
+    recording = Recording(
+        name="r",
+        pattern="recorded_rollout_leak",
+        label="leak",
+        description="",
+        limit_bytes=64 * MiB,
+        onset_time=1010.0,
+        oom_time=1020.0,
+        leaking_pods=["b"],
+    )
+    pods = {"b": life(1010, [10, 70]), "a": life(1000, [8, 8])}
+    doc = trace_document(recording, pods, step_seconds=1, origin=1000, time_scale=120)
+    assert (doc["onset_time"], doc["oom_time"], doc["step_seconds"]) == (1000 + 1200, 1000 + 2400, 120)
+    assert [p["name"] for p in doc["pods"]] == ["a", "b"]  # in the order they started
+    assert doc["pods"][1] == {"name": "b", "t": [2200, 2320], "bytes": [10 * MiB, 64 * MiB]}
