@@ -120,7 +120,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         core.create_node(fake_node())
         core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NS)))
         wait_for(lambda: core.list_namespaced_service_account(NS).items, what="the default ServiceAccount")
-        kubelet = FakeKubelet(core, BEHAVIOURS, NS, backdate_seconds={"3.0.10": 6 * 86400})
+        kubelet = FakeKubelet(core, BEHAVIOURS, NS, backdate_seconds={"3.0.10": 6 * 86400 / float(TIME_SCALE)})
         operator = OperatorProcess(cp, workdir, [NS])
         operator_scrape = {
             "job_name": JOB,

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from leakwatch.api.leakwatch import LeakWatchSpec
-from leakwatch.core.analysis import Samples
+from leakwatch.core.analysis import Samples, human_duration
 from leakwatch.core.assess import LabelledSeries, assess, summarise
+from leakwatch.core.decide import gather_facts
 from leakwatch.core.oom import Ledger
 from leakwatch.core.pods import ContainerSpec, ContainerState, PodInfo
 
@@ -68,3 +69,26 @@ def test_no_data_is_insufficient_not_stable() -> None:
     fields, condition = summarise(result, running_versions={"3.1.2"})
     assert fields["verdict"] == "InsufficientData"
     assert condition.status == "Unknown"
+
+
+def test_a_stretched_clock_stretches_pod_hours_and_durations_like_the_series() -> None:
+    """One clock: with time_scale 240, four real hours of a version read as 40 days, as its rate
+    does; the wall-clock times (a rollout's date) stay true."""
+    book = ledger()
+    _, plain = gather_facts(book, {}, NOW)
+    _, scaled = gather_facts(book, {}, NOW, time_scale=240)
+    old_plain, old_scaled = (next(f for f in facts if f.version == "3.0.10") for facts in (plain, scaled))
+    assert old_scaled.pod_hours == 240 * old_plain.pod_hours > 0
+    assert (
+        old_scaled.seen_for_seconds == 240 * old_plain.seen_for_seconds == 240 * 4 * 3600
+    )  # started 05:00, gone 09:00
+    assert (old_scaled.first_seen, old_scaled.last_seen) == (old_plain.first_seen, old_plain.last_seen)
+
+
+def test_durations_read_as_words() -> None:
+    assert [human_duration(s) for s in (60, 150, 3 * 3600, 6 * 86400)] == [
+        "1 minute",
+        "2 minutes",
+        "3.0 hours",
+        "6.0 days",
+    ]

@@ -426,7 +426,8 @@ def mib_per_hour(bytes_per_second: float) -> str:
 
 def human_duration(seconds: float) -> str:
     if seconds < 2 * HOUR:
-        return f"{seconds / 60:.0f} minutes"
+        minutes = round(seconds / 60)
+        return f"{minutes} minute" + ("" if minutes == 1 else "s")
     if seconds < 72 * HOUR:
         return f"{seconds / HOUR:.1f} hours"
     return f"{seconds / (24 * HOUR):.1f} days"

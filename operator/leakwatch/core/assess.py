@@ -96,7 +96,7 @@ def assess(
             version,
             found,
             oom_kills=kills,
-            pod_hours=ledger.pod_seconds(version, now) / 3600,
+            pod_hours=ledger.pod_seconds(version, now) * time_scale / 3600,
             oom_threshold=spec.oom.threshold,
             # A short window (a demo, a fast-cycling service) must be able to say Stable too.
             min_observed_seconds=min(1800.0, window.total_seconds() * time_scale / 4),

@@ -36,9 +36,14 @@ class VersionFacts:
     time_to_oom_seconds: float | None
     oom_kills: int
     pod_hours: float
-    first_seen: datetime
+    first_seen: datetime  # wall-clock, as the ledger saw it
     last_seen: datetime
     running: bool
+    time_scale: float = 1.0  # a demo's stretched clock: durations are read in it, like the rates
+
+    @property
+    def seen_for_seconds(self) -> float:
+        return (self.last_seen - self.first_seen).total_seconds() * self.time_scale
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ def decide(given: DecisionInput) -> Decision:
             rollback = candidate
             break
     if rollback is not None:
-        span = human_duration((rollback.last_seen - rollback.first_seen).total_seconds())
+        span = human_duration(rollback.seen_for_seconds)
         flat = (
             f"{rollback.version} was flat for {span}"
             if rollback.verdict == "Stable"
@@ -192,11 +197,16 @@ def _evidence_of(v: VersionFacts) -> list[str]:
 
 
 def gather_facts(
-    ledger: Ledger, verdicts: dict[str, VersionVerdict], now: datetime
+    ledger: Ledger, verdicts: dict[str, VersionVerdict], now: datetime, time_scale: float = 1.0
 ) -> tuple[str | None, list[VersionFacts]]:
     """The decision's inputs from the ledger (timeline, OOMs, pod-hours) and the verdicts:
-    the workload's name and one VersionFacts per version."""
+    the workload's name and one VersionFacts per version. With `time_scale` > 1, pod-hours and
+    durations are stretched like the memory series, so that they and the rates are in one clock."""
     running = {p.version for p in ledger.pods.values()}
+
+    def seen(stamp: str) -> datetime:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
     facts = []
     for version, record in ledger.versions.items():
         verdict = verdicts.get(version)
@@ -209,10 +219,11 @@ def gather_facts(
                 growth_bytes_per_second=verdict.growth_bytes_per_second if verdict else None,
                 time_to_oom_seconds=verdict.time_to_oom_seconds if verdict else None,
                 oom_kills=kills,
-                pod_hours=ledger.pod_seconds(version, now) / 3600,
-                first_seen=datetime.fromisoformat(record.first_seen.replace("Z", "+00:00")),
-                last_seen=datetime.fromisoformat(ledger.last_seen(version, now).replace("Z", "+00:00")),
+                pod_hours=ledger.pod_seconds(version, now) * time_scale / 3600,
+                first_seen=seen(record.first_seen),
+                last_seen=seen(ledger.last_seen(version, now)),
                 running=version in running,
+                time_scale=time_scale,
             )
         )
     workload = next((r.workload for r in ledger.versions.values() if r.workload), None)

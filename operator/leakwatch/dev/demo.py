@@ -37,10 +37,6 @@ from leakwatch.sample.prometheus import PrometheusClient
 REPO = Path(__file__).resolve().parents[3]
 OUT = REPO / "out"
 MiB = 2**20
-# The leak is one of real memory, but detection wants hours of growth: the operator stretches what
-# it reads by this factor (LEAKWATCH_TIME_SCALE), and every rate, duration and time-to-OOM it
-# prints is in that one stretched clock.
-TIME_SCALE = 120.0
 
 
 def say(started: float, text: str) -> None:
@@ -58,7 +54,7 @@ def stories(node: str) -> tuple[StoryConfig, tuple[str, str], str]:
     """The config, (flat, leaking) versions and the advisory file for each kind of node."""
     if node == "real":
         return (
-            StoryConfig.real_node(helm_chart=True, time_scale=TIME_SCALE),
+            StoryConfig.real_node(helm_chart=True),
             ("1.4.0", "1.5.0"),
             "netty-post.leakadvisory.yaml",
         )

@@ -419,6 +419,10 @@ class RealNode:
                 "scrape_interval": interval,
                 "honor_labels": True,
                 "honor_timestamps": True,
+                # cAdvisor stamps its samples; without this, a dead container's last value is read
+                # on for the 5-minute lookback (found here: the killed JVM sat "at the limit" after
+                # its death). kube-prometheus-stack's kubelet ServiceMonitor sets it too.
+                "track_timestamps_staleness": True,
                 "authorization": auth,
                 "tls_config": tls,
                 "static_configs": [{"targets": [f"127.0.0.1:{KUBELET_PORT}"], "labels": {"node": self.name}}],

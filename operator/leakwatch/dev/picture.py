@@ -75,7 +75,7 @@ def draw(
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, limit_bytes / MiB * 1.12)
     ax.set_title(title)
-    ax.legend(loc="upper left")
+    ax.legend(loc="lower right")  # upper left holds the rollout label; a leak rises away from lower right
     fig.text(0.01, 0.01, "\n".join(textwrap.wrap(recommendation, 150)), fontsize=9, va="bottom")
     fig.subplots_adjust(bottom=0.2)
     path.parent.mkdir(parents=True, exist_ok=True)

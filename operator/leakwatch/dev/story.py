@@ -63,6 +63,8 @@ class StoryConfig:
     namespace: str = "shop"
     replicas: int = 2
     behaviours: dict[str, VersionBehaviour] = field(default_factory=lambda: dict(JOOBY_BEHAVIOURS))
+    # stand-in: how long ago a version's pods claim to have started, in the operator's stretched
+    # clock (time_scale), so the recommendation says "flat for 6.0 days"
     backdate_seconds: dict[str, float] = field(default_factory=lambda: {"3.0.10": 6 * 86400})
     time_scale: float = 120.0  # one second of memory data stands for two minutes of story
     analysis_interval_seconds: float = 2.0
@@ -77,7 +79,17 @@ class StoryConfig:
         """The Netty service on a real node: one replica (hostNetwork ports are per node), replaced
         on rollout (Recreate, for the same reason). 384 MiB leaves the leaking JVM about 3 minutes
         under 200 POST/s: LeakWatch needs about one of them, also on a busy machine."""
-        defaults: dict[str, Any] = {"node": "real", "replicas": 1, "memory_limit": "384Mi", "backdate_seconds": {}}
+        defaults: dict[str, Any] = {
+            "node": "real",
+            "replicas": 1,
+            "memory_limit": "384Mi",
+            "backdate_seconds": {},
+            # The leak is one of real memory, but Medium sensitivity wants 3-4 hours of growth: the
+            # operator stretches what it reads by this factor (LEAKWATCH_TIME_SCALE), so that it
+            # calls the leak within a minute of the three the JVM takes to reach its limit. Every
+            # rate, duration and time-to-OOM it reports is in that one stretched clock.
+            "time_scale": 240.0,
+        }
         return cls(**{**defaults, **overrides})
 
 
@@ -232,7 +244,10 @@ class LocalStory(contextlib.ExitStack):
         node: Any = fake_node()  # the client takes plain dicts as well as its models
         self.core.create_node(node)
         self.kubelet = FakeKubelet(
-            self.core, self.cfg.behaviours, self.cfg.namespace, backdate_seconds=self.cfg.backdate_seconds
+            self.core,
+            self.cfg.behaviours,
+            self.cfg.namespace,
+            backdate_seconds={v: story / self.cfg.time_scale for v, story in self.cfg.backdate_seconds.items()},
         )
         self.kubelet.start()
         self.callback(self.kubelet.stop)

@@ -93,7 +93,7 @@ class Analyser:
                 time_scale=self.time_scale,
             )
             running = {p.version for p in watched.ledger.pods.values()}
-            workload, facts = gather_facts(watched.ledger, assessment.verdicts, now)
+            workload, facts = gather_facts(watched.ledger, assessment.verdicts, now, self.time_scale)
             advisories = sorted(self.accountant.advisories.items())
         fields, leak = summarise(assessment, running)
         workload = workload or watched.name
