@@ -14,6 +14,7 @@ import yaml
 from kubernetes import client, config
 
 from leakwatch.dev.cluster import ControlPlane
+from leakwatch.dev.node import missing_requirements
 from leakwatch.dev.operator import OperatorProcess
 
 __all__ = [
@@ -27,10 +28,23 @@ __all__ = [
     "kubectl",
     "kubelet_status",
     "leakwatch_manifest",
+    "real_node_marks",
     "wait_for",
 ]
 
 T = TypeVar("T")
+
+
+def real_node_marks() -> list[pytest.MarkDecorator]:
+    """For a module of tests on the real node: skipped, with what is missing, where this machine
+    cannot run one (LEAKWATCH_REQUIRE_REAL_NODE=1 turns that into a failure, see conftest.py)."""
+    missing = missing_requirements()
+    return [
+        pytest.mark.cluster,
+        pytest.mark.realnode,
+        pytest.mark.skipif(bool(missing), reason="no real node here: " + "; ".join(missing)),
+        pytest.mark.timeout(900),
+    ]
 
 
 def wait_for(predicate: Callable[[], T], timeout: float = 30, interval: float = 0.2, what: str = "condition") -> T:

@@ -94,12 +94,23 @@ INVALID = [
     pytest.param({"selector": {"matchLabels": {"app": "bad value!"}}}, "label values must be", id="bad-selector-value"),
     pytest.param({"selector": {}}, "selector must name at least one label", id="empty-selector"),
     pytest.param({"memory": {"source": "Graphite"}}, 'Unsupported value: "Graphite"', id="unknown-source"),
+    pytest.param({"memory": {"source": "MetricsAPI"}}, 'Unsupported value: "MetricsAPI"', id="metrics-api-source"),
     pytest.param({"memory": {"window": "-1h"}}, "must be a positive duration", id="negative-window"),
     pytest.param({"memory": {"window": "5m"}}, "must span at least 10 steps", id="window-shorter-than-10-steps"),
     pytest.param({"version": {"regex": "v(\\d+"}}, "regex must be a valid RE2 regular expression", id="bad-regex"),
     pytest.param({"version": {"source": "Env"}}, "version.key is required", id="env-without-key"),
     pytest.param({"action": {"mode": "Auto"}}, "action.mode Auto needs action.cooldown", id="auto-without-cooldown"),
     pytest.param({"oom": {"threshold": 0}}, "should be greater than or equal to 1", id="zero-threshold"),
+    pytest.param(
+        {"memory": {"signal": "Custom", "query": "my_bytes{pod=~'x'}"}},
+        "must use the {namespace} placeholder",
+        id="custom-without-namespace",
+    ),
+    pytest.param(
+        {"memory": {"signal": "Custom", "query": 'my_bytes{{namespace}, pod=~"a\\\\.b"}'}},
+        "may not contain backslash escapes",
+        id="custom-with-backslash",
+    ),
 ]
 
 

@@ -20,24 +20,18 @@ import pytest
 from kubernetes import client, config
 from prometheus_client.parser import text_string_to_metric_families
 
-from helpers import OperatorProcess, wait_for
+from helpers import OperatorProcess, real_node_marks, wait_for
 from leakwatch.api import GROUP, VERSION
 from leakwatch.api.leakwatch import MemorySpec
 from leakwatch.core.promql import Scope, memory_query
 from leakwatch.dev.cluster import ControlPlane
 from leakwatch.dev.loadgen import PostLoad
-from leakwatch.dev.node import RealNode, missing_requirements
+from leakwatch.dev.node import RealNode, loopback_pod_spec
 from leakwatch.dev.prometheus import PrometheusServer
 from leakwatch.dev.story import HTTP_PORT, netty_container
 from leakwatch.sample.prometheus import PrometheusClient
 
-MISSING = missing_requirements()
-pytestmark = [
-    pytest.mark.cluster,
-    pytest.mark.realnode,
-    pytest.mark.skipif(bool(MISSING), reason="no real node here: " + "; ".join(MISSING)),
-    pytest.mark.timeout(900),
-]
+pytestmark = real_node_marks()
 OOM_NS, CRASH_NS, JVM_NS = "rn-oom", "rn-crash", "rn-jvm"
 
 
@@ -102,13 +96,8 @@ def memhog(name: str, version: str, limit: str, **env: str) -> dict[str, Any]:
             "selector": {"matchLabels": {"app": name}},
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {
-                    "hostNetwork": True,
-                    "dnsPolicy": "Default",
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "terminationGracePeriodSeconds": 1,
-                    "containers": [
+                "spec": loopback_pod_spec(
+                    [
                         {
                             "name": "app",
                             "image": "localhost/lw/memhog:1",
@@ -116,8 +105,8 @@ def memhog(name: str, version: str, limit: str, **env: str) -> dict[str, Any]:
                             "env": [{"name": k, "value": v} for k, v in env.items()],
                             "resources": {"limits": {"memory": limit}, "requests": {"memory": limit, "cpu": "10m"}},
                         }
-                    ],
-                },
+                    ]
+                ),
             },
         },
     }
@@ -282,12 +271,5 @@ def netty_pod(name: str, release: str) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name, "labels": {"app": name}},
-        "spec": {
-            "hostNetwork": True,
-            "dnsPolicy": "Default",
-            "automountServiceAccountToken": False,
-            "enableServiceLinks": False,
-            "terminationGracePeriodSeconds": 1,
-            "containers": [netty_container(release, "512Mi")],
-        },
+        "spec": loopback_pod_spec([netty_container(release, "512Mi")]),
     }

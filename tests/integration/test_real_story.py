@@ -12,18 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import wait_for
+from helpers import real_node_marks, wait_for
 from leakwatch.api import GROUP, VERSION
-from leakwatch.dev.node import missing_requirements
 from leakwatch.dev.story import APP, LocalStory, StoryConfig
 
-MISSING = missing_requirements()
-pytestmark = [
-    pytest.mark.cluster,
-    pytest.mark.realnode,
-    pytest.mark.skipif(bool(MISSING), reason="no real node here: " + "; ".join(MISSING)),
-    pytest.mark.timeout(900),
-]
+pytestmark = real_node_marks()
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -92,3 +92,18 @@ def test_durations_read_as_words() -> None:
         "3.0 hours",
         "6.0 days",
     ]
+
+
+def test_a_window_too_short_to_ever_show_a_leak_gives_insufficient_data_not_stable() -> None:
+    """Medium wants 3 hours of growth: a 2-hour window of flat memory has not shown there is none."""
+    short = LeakWatchSpec.model_validate({"selector": {"matchLabels": {"app": "a"}}, "memory": {"window": "2h"}})
+    result = assess([series("new-0", 0, hours=2)], namespace="shop", spec=short, ledger=ledger(), now=NOW)
+    verdict = result.verdicts["3.1.2"]
+    assert verdict.verdict == "InsufficientData"
+    assert verdict.evidence == [
+        "memory.window 2h is shorter than the 3.0 hours of growth Medium sensitivity needs to call a leak: widen it"
+    ]
+    stretched = assess(
+        [series("new-0", 0, hours=2)], namespace="shop", spec=short, ledger=ledger(), now=NOW, time_scale=2
+    )
+    assert stretched.verdicts["3.1.2"].verdict == "Stable"  # 2 h read as 4 h: long enough

@@ -44,9 +44,9 @@ def test_minimal_spec_gets_documented_defaults() -> None:
         ({"memory": {"window": "-1h"}}, "must be a positive duration"),
         ({"memory": {"window": "0h"}}, "must be a positive duration"),
         ({"memory": {"window": "5m", "step": "1m"}}, "must span at least 10 steps"),
-        ({"memory": {"source": "Graphite"}}, "'Prometheus' or 'MetricsAPI'"),
+        ({"memory": {"source": "Graphite"}}, "Input should be 'Prometheus'"),
+        ({"memory": {"source": "MetricsAPI"}}, "Input should be 'Prometheus'"),  # it would hold no history
         ({"memory": {"signal": "Custom"}}, "memory.query is required"),
-        ({"memory": {"source": "MetricsAPI", "signal": "RSS"}}, "only provides the WorkingSet signal"),
         ({"version": {"regex": "("}}, "not a valid RE2 regular expression"),
         ({"version": {"regex": "(a)(b)"}}, "use at most one"),
         ({"version": {"source": "Label"}}, "version.key is required"),

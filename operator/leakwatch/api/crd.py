@@ -52,6 +52,8 @@ def structural(schema: Schema, defs: Schema | None = None) -> Schema:
             out[key] = {name: structural(sub, defs) for name, sub in value.items()}
         elif key == "items":
             out[key] = structural(value, defs)
+        elif key == "const":
+            out["enum"] = [value]  # a one-value Literal; structural schemas have enum, not const
         elif key == "additionalProperties":
             if isinstance(value, dict):
                 out[key] = structural(value, defs)

@@ -155,11 +155,6 @@ class MemorySpec(ApiModel):
                 "memory.query is only used when memory.signal is Custom",
             ),
             cel(
-                "self.source != 'MetricsAPI' || self.signal == 'WorkingSet'",
-                "the MetricsAPI source only provides the WorkingSet signal; use source Prometheus for "
-                "RSS, JVMNative, NMTCategory or Custom",
-            ),
-            cel(
                 # Only compare well-formed durations; a malformed one has its own message.
                 f"!(self.window.matches(r'{DURATION_PATTERN}') && self.step.matches(r'{DURATION_PATTERN}')) || "
                 f"{cel_seconds('self.window')} >= 10 * {cel_seconds('self.step')}",
@@ -168,10 +163,11 @@ class MemorySpec(ApiModel):
         )
     )
 
-    source: Literal["Prometheus", "MetricsAPI"] = Field(
+    source: Literal["Prometheus"] = Field(
         default="Prometheus",
-        description="Prometheus range queries (history, all signals) or the metrics.k8s.io API (live "
-        "working set only).",
+        description="Where memory history comes from: Prometheus range queries. The metrics.k8s.io API "
+        "(metrics-server) is not offered: it holds one live sample per pod and no history, and a leak is "
+        "a trend over hours.",
     )
     signal: Literal["WorkingSet", "RSS", "JVMNative", "NMTCategory", "Custom"] = Field(
         default="WorkingSet",
@@ -182,13 +178,19 @@ class MemorySpec(ApiModel):
         default=None,
         max_length=2048,
         description="For signal Custom: a PromQL expression returning bytes per pod and container. "
-        "LeakWatch substitutes {namespace} and {pods} (escaped label matchers) and refuses the query "
-        "unless it uses {namespace}.",
+        "LeakWatch substitutes {namespace} and {pods} (escaped label matchers) and checks the query on its "
+        "syntax tree: every selector must carry {namespace}, and what could read or forge another "
+        "namespace (label_replace/label_join writing namespace, pod or container; absent; info; @; offsets "
+        "beyond a day) is refused with a QueryRefused condition.",
         json_schema_extra=validations(
             cel(
                 "self.contains('{namespace}')",
                 "memory.query must use the {namespace} placeholder so it stays in the LeakWatch's namespace",
-            )
+            ),
+            cel(
+                "!self.contains('\\\\')",
+                "memory.query may not contain backslash escapes: use RE2 character classes such as [.] or [0-9]",
+            ),
         ),
     )
     window: Duration = Field(
@@ -210,8 +212,6 @@ class MemorySpec(ApiModel):
             raise ValueError("memory.query is required when memory.signal is Custom")
         if self.signal != "Custom" and self.query:
             raise ValueError("memory.query is only used when memory.signal is Custom")
-        if self.source == "MetricsAPI" and self.signal != "WorkingSet":
-            raise ValueError("the MetricsAPI source only provides the WorkingSet signal")
         return self
 
     jvm: JVMMetrics = Field(

@@ -15,10 +15,12 @@ from typing import Any
 from leakwatch.api.common import parse_duration
 from leakwatch.api.leakwatch import LeakWatchSpec
 from leakwatch.core.analysis import (
+    THRESHOLDS,
     Samples,
     SegmentAnalysis,
     VersionVerdict,
     analyse_segment,
+    human_duration,
     split_segments,
     verdict_for_version,
 )
@@ -90,6 +92,10 @@ def assess(
                 analyse_segment(segment, limit_bytes=limit, sensitivity=spec.memory.sensitivity)
             )
     verdicts = {}
+    # A window shorter than the growth the sensitivity needs can never show a leak: "Stable" from
+    # it would be a promise it cannot keep.
+    span = window.total_seconds() * time_scale
+    needed = THRESHOLDS[spec.memory.sensitivity].min_growth_seconds
     for version, found in segments.items():
         kills, _ = ledger.oom_kills(version)
         verdicts[version] = verdict_for_version(
@@ -101,6 +107,18 @@ def assess(
             # A short window (a demo, a fast-cycling service) must be able to say Stable too.
             min_observed_seconds=min(1800.0, window.total_seconds() * time_scale / 4),
         )
+        if verdicts[version].verdict == "Stable" and span < needed:
+            verdicts[version] = VersionVerdict(
+                version,
+                "InsufficientData",
+                None,
+                None,
+                0.0,
+                [
+                    f"memory.window {spec.memory.window} is shorter than the {human_duration(needed)} of growth "
+                    f"{spec.memory.sensitivity} sensitivity needs to call a leak: widen it",
+                ],
+            )
     return Assessment(verdicts, used, dropped)
 
 

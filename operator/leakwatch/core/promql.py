@@ -2,8 +2,9 @@
 
 Every value that comes from a user or from the cluster enters a query through `quote()` (a
 PromQL string literal) or `regex_alternation()` (RE2-escaped, then quoted), so no value can close
-a string and add a matcher or an `or` clause. Every query is scoped to the LeakWatch's namespace,
-and the sampler drops any returned series from another namespace as a second line of defence.
+a string and add a matcher or an `or` clause. Every query is scoped to the LeakWatch's namespace
+(a user's Custom query is checked on its syntax tree: core/query_guard.py), and the analysis drops
+any returned series from another namespace as a second line of defence.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from leakwatch.api.leakwatch import MemorySpec
+from leakwatch.core.query_guard import check_custom_query
 
 CADVISOR_CONTAINER = 'container!="", container!="POD"'
 
@@ -54,6 +56,7 @@ def memory_query(memory: MemorySpec, scope: Scope) -> str:
         nmt = f"{jvm.nmt_metric}{{{where}, pool={quote(jvm.nmt_category)}}}"
         return f"min_over_time(sum by (namespace, pod, container) ({nmt})[{window}:])"
     assert memory.query is not None  # the schema requires it for Custom
-    return memory.query.replace("{namespace}", f"namespace={quote(scope.namespace)}").replace(
+    filled = memory.query.replace("{namespace}", f"namespace={quote(scope.namespace)}").replace(
         "{pods}", f"pod=~{regex_alternation(scope.pods)}"
     )
+    return check_custom_query(memory.query, filled, scope.namespace)

@@ -24,7 +24,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
 
@@ -118,8 +118,40 @@ class Process:
             self.popen.wait(timeout)
 
 
+def raise_if_exited(processes: list[Process]) -> None:
+    """A part that died while we wait for it to be ready: say so with the end of its log."""
+    for process in processes:
+        if process.popen.poll() is not None:
+            raise ControlPlaneError(
+                f"{process.name} exited with {process.popen.returncode}:\n"
+                + process.log.read_text(errors="replace")[-3000:]
+            )
+
+
+class LocalPart:
+    """A part of the local cluster: `with Part(...) as part:` starts it and stops it on exit, and
+    also when starting fails half-way, so a failed start leaves nothing running behind."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
 @dataclass
-class ControlPlane:
+class ControlPlane(LocalPart):
     """Start with `with ControlPlane(...) as cp:`; everything it started is stopped on exit."""
 
     workdir: Path | None = None
@@ -165,17 +197,6 @@ class ControlPlane:
         return find_binary(name, self.dirs)
 
     # --- lifecycle ------------------------------------------------------------------------------
-    def __enter__(self) -> ControlPlane:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
     def _spawn(self, name: str, argv: list[str]) -> Process:
         log = self.root / f"{name}.log"
         handle = log.open("ab")
@@ -362,12 +383,7 @@ class ControlPlane:
         deadline = time.monotonic() + timeout
         last_error = ""
         while time.monotonic() < deadline:
-            for process in self.processes:
-                if process.popen.poll() is not None:
-                    raise ControlPlaneError(
-                        f"{process.name} exited with {process.popen.returncode}:\n"
-                        + process.log.read_text(errors="replace")[-3000:]
-                    )
+            raise_if_exited(self.processes)
             try:
                 if self.get("/readyz") == b"ok":
                     version: dict[str, Any] = yaml.safe_load(self.get("/version"))

@@ -31,7 +31,14 @@ import tomli_w
 import yaml
 from kubernetes import client, config
 
-from leakwatch.dev.cluster import ControlPlane, ControlPlaneError, Process, sign_certificate
+from leakwatch.dev.cluster import (
+    ControlPlane,
+    ControlPlaneError,
+    LocalPart,
+    Process,
+    raise_if_exited,
+    sign_certificate,
+)
 
 KUBELET_PORT = 10250
 KUBELET_HEALTHZ_PORT = 10248
@@ -65,6 +72,20 @@ def node_images() -> dict[str, Path]:
     listing = image_dir() / "current.list"
     pairs = (line.split("\t") for line in listing.read_text().splitlines() if line.strip())
     return {ref: Path(path) for ref, path in pairs}
+
+
+def loopback_pod_spec(containers: list[dict[str, Any]], grace_seconds: int = 1) -> dict[str, Any]:
+    """A pod spec for the real node: the host's network namespace with no pod network, so the
+    workload binds 127.0.0.1 and nothing leaves 127.0.0.0/8; no ServiceAccount token, no
+    service environment. Images come from the node's containerd: use imagePullPolicy Never."""
+    return {
+        "hostNetwork": True,
+        "dnsPolicy": "Default",
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": grace_seconds,
+        "containers": containers,
+    }
 
 
 def missing_requirements() -> list[str]:
@@ -103,7 +124,7 @@ def _write_sysctls(values: dict[str, str]) -> None:
 
 
 @dataclass
-class RealNode:
+class RealNode(LocalPart):
     """Start with `with RealNode(cp) as node:`; the control plane must run the controller-manager
     (with `nodelifecycle` and `root-ca-cert-publisher`, e.g. controllers="*") and the scheduler."""
 
@@ -131,17 +152,6 @@ class RealNode:
         return self.root / "pod-logs"
 
     # --- lifecycle ------------------------------------------------------------------------------
-    def __enter__(self) -> RealNode:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
     def start(self) -> None:
         problems = missing_requirements()
         if problems:
@@ -337,12 +347,7 @@ class RealNode:
         core = client.CoreV1Api(config.new_client_from_config(str(self.cp.kubeconfig)))
 
         def ready() -> bool:
-            for process in self.processes:
-                if process.popen.poll() is not None:
-                    raise ControlPlaneError(
-                        f"{process.name} exited with {process.popen.returncode}:\n"
-                        + process.log.read_text(errors="replace")[-3000:]
-                    )
+            raise_if_exited(self.processes)
             try:
                 node: Any = core.read_node(self.name)
             except client.ApiException:

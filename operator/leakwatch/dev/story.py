@@ -30,7 +30,7 @@ from leakwatch.api import GROUP, VERSION
 from leakwatch.dev.cluster import ControlPlane
 from leakwatch.dev.kubelet import CUSTOM_STATUS, FakeKubelet, VersionBehaviour, fake_node
 from leakwatch.dev.loadgen import PostLoad
-from leakwatch.dev.node import RealNode
+from leakwatch.dev.node import RealNode, loopback_pod_spec
 from leakwatch.dev.operator import OperatorProcess
 from leakwatch.dev.prometheus import PrometheusServer
 
@@ -152,14 +152,7 @@ def real_deployment(cfg: StoryConfig, version: str) -> dict[str, Any]:
             "selector": {"matchLabels": {"app": APP}},
             "template": {
                 "metadata": {"labels": {"app": APP}},
-                "spec": {
-                    "hostNetwork": True,  # loopback only: no pod network, nothing leaves 127.0.0.0/8
-                    "dnsPolicy": "Default",
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "terminationGracePeriodSeconds": 2,
-                    "containers": [container],
-                },
+                "spec": loopback_pod_spec([container], grace_seconds=2),
             },
         },
     }

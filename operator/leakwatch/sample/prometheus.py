@@ -22,7 +22,12 @@ log = logging.getLogger(__name__)
 
 
 class PrometheusError(RuntimeError):
-    """Prometheus could not be asked or did not answer: the reason goes into Degraded."""
+    """Prometheus could not be asked, did not answer, or refused the query: the reason goes into
+    Degraded. `rejected` tells a query Prometheus will never run (HTTP 400/422) from an outage."""
+
+    def __init__(self, message: str, *, rejected: bool = False) -> None:
+        super().__init__(message)
+        self.rejected = rejected
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,11 @@ class PrometheusClient:
                 if response.status_code == 200 and payload.get("status") == "success":
                     metrics.PROMETHEUS_QUERIES.labels(result="ok").inc()
                     return payload
-                reason = f"HTTP {response.status_code}: {payload.get('errorType', '')} {payload.get('error', '')}"
                 retryable = response.status_code not in (400, 422)  # a bad query stays bad
+                # Prometheus's error text can list the series a query touched, labels and all:
+                # it goes to our log, never into a status that the LeakWatch's readers see.
+                log.warning("Prometheus answered HTTP %s: %s", response.status_code, payload.get("error", ""))
+                reason = f"HTTP {response.status_code} ({payload.get('errorType') or 'no error type'})"
             except (httpx.HTTPError, ValueError) as err:
                 reason = f"{type(err).__name__}: {err}"
             metrics.PROMETHEUS_QUERIES.labels(result="error").inc()
@@ -81,4 +89,10 @@ class PrometheusClient:
             if attempt < self.attempts:
                 time.sleep(delay)
                 delay *= 2
+        if not retryable:
+            raise PrometheusError(
+                f"Prometheus at {self.base_url} rejected the query: {reason}; its error text is in the operator's "
+                "log, not here, because it can quote series",
+                rejected=True,
+            )
         raise PrometheusError(f"Prometheus at {self.base_url} failed: {reason.strip()}")

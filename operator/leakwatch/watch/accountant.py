@@ -250,15 +250,16 @@ class Accountant:
         name: str,
         uid: str,
         outcome: AnalysisOutcome | str,
+        failure_reason: str = "PrometheusUnavailable",
     ) -> None:
-        """Store an analysis and its recommendation or, given a string, the reason it failed:
-        Degraded, with the previous verdicts and recommendation left exactly as they were."""
+        """Store an analysis and its recommendation or, given a string, why it failed (Degraded with
+        `failure_reason`), with the previous verdicts and recommendation left exactly as they were."""
         with self.lock:
             watched = self.watched.get((namespace, name))
             if watched is None or watched.uid != uid:
                 return  # deleted (or replaced) while it was being analysed: keep nothing
             if isinstance(outcome, str):
-                self._set_conditions(watched, [ConditionUpdate(DEGRADED, "True", "PrometheusUnavailable", outcome)])
+                self._set_conditions(watched, [ConditionUpdate(DEGRADED, "True", failure_reason, outcome)])
                 self._publish(watched)
                 return
             watched.analysis, watched.summary = outcome.rows, outcome.fields

@@ -12,6 +12,7 @@ from leakwatch.api.common import parse_duration
 from leakwatch.core.assess import LabelledSeries, assess, summarise
 from leakwatch.core.decide import DecisionInput, decide, gather_facts
 from leakwatch.core.promql import Scope, memory_query
+from leakwatch.core.query_guard import QueryRefused
 from leakwatch.publish import metrics
 from leakwatch.publish.rollback import Rollbacks
 from leakwatch.sample.prometheus import MetricsSource, PrometheusError
@@ -53,7 +54,7 @@ class Analyser:
         for watched in self.accountant.snapshot():
             if self._stop.is_set():
                 return
-            if watched.spec is None or watched.spec.memory.source != "Prometheus":
+            if watched.spec is None:
                 continue
             try:
                 self.analyse(watched)
@@ -71,16 +72,23 @@ class Analyser:
             return
         started = time.perf_counter()
         try:
+            query = memory_query(spec.memory, Scope(watched.namespace, pods))
+        except QueryRefused as refused:
+            metrics.ANALYSIS_ERRORS.labels(reason="QueryRefused").inc()
+            self.accountant.record_analysis(watched.namespace, watched.name, watched.uid, str(refused), "QueryRefused")
+            return
+        try:
             found = self.source.range_query(
-                memory_query(spec.memory, Scope(watched.namespace, pods)),
+                query,
                 start=(now - window).timestamp(),
                 end=now.timestamp(),
                 step_seconds=parse_duration(spec.memory.step).total_seconds(),
             )
         except PrometheusError as err:
-            metrics.ANALYSIS_ERRORS.labels(reason="PrometheusUnavailable").inc()
+            reason = "QueryRejected" if err.rejected else "PrometheusUnavailable"
+            metrics.ANALYSIS_ERRORS.labels(reason=reason).inc()
             log.warning("analysis of %s/%s: %s", watched.namespace, watched.name, err)
-            self.accountant.record_analysis(watched.namespace, watched.name, watched.uid, str(err))
+            self.accountant.record_analysis(watched.namespace, watched.name, watched.uid, str(err), reason)
             return
         series = [LabelledSeries(s.labels, s.samples) for s in found]
         with self.accountant.lock:
