@@ -15,6 +15,7 @@ import yaml
 from helpers import real_node_marks, wait_for
 from leakwatch.api import GROUP, VERSION
 from leakwatch.dev.story import APP, LocalStory, StoryConfig
+from leakwatch.sample.prometheus import PrometheusClient
 
 pytestmark = real_node_marks()
 REPO = Path(__file__).resolve().parents[2]
@@ -69,6 +70,15 @@ def test_the_leak_is_called_before_the_kernel_kills_it_and_every_kill_is_counted
         lambda: kills_by_version(story).get("1.5.0") == restarts(story, image),
         timeout=30,
         what="every kernel OOMKill counted once against 1.5.0",
+    )
+    # The killed container's series ends with it: cAdvisor stamps its samples, and without
+    # track_timestamps_staleness Prometheus would read its last value (near the limit) for 5 minutes.
+    prometheus = PrometheusClient(story.prometheus.url)
+    query = f'container_memory_working_set_bytes{{namespace="{story.cfg.namespace}", container="app"}}'
+    wait_for(
+        lambda: len(prometheus.range_query(query, time.time() - 2, time.time(), 1)) == 1,
+        timeout=30,
+        what="only the restarted container's series to be current",
     )
     time.sleep(3)
     assert kills_by_version(story).get("1.4.0", 0) == 0
