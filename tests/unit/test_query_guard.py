@@ -56,6 +56,9 @@ def test_queries_held_to_their_namespace_are_sent_as_written(query: str) -> None
         ('my_bytes{namespace="mine" or namespace="other"}', "my_bytes", "another namespace"),
         ('my_bytes{namespace="mine" or pod="x"}', "my_bytes", "no {namespace}"),
         ("vector(1) + on() group_left kube_pod_labels", "kube_pod_labels", "no {namespace}"),
+        ("rate(my_bytes[5m]) + my_bytes{{namespace}}", "my_bytes", "no {namespace}"),  # inside a range selector
+        ("max_over_time(my_bytes[5m:1m]) + my_bytes{{namespace}}", "my_bytes", "no {namespace}"),  # a subquery
+        ("rate(my_bytes{{namespace}}[5m] offset 2d)", "my_bytes", "offset beyond one day"),
         ('{__name__=~"container_.*"}', "a selector", "no {namespace}"),
         ("absent(nothing{{namespace}})", "absent(...)", "from its matchers"),
         ("absent_over_time(nothing{{namespace}}[5m])", "absent_over_time(...)", "from its matchers"),

@@ -59,9 +59,8 @@ def check_custom_query(template: str, filled: str, namespace: str) -> str:
     once every part of it is held to `namespace`; QueryRefused says which part is not."""
     if "\\" in template:
         raise QueryRefused("the query", "contains a backslash escape; use RE2 character classes such as [.] or [0-9]")
-    text = filled
     try:
-        tree = promql.parse(text)
+        tree = promql.parse(filled)
     except ValueError as err:  # the parser's words about the user's own text
         raise QueryRefused("the query", f"is not valid PromQL ({err})") from None
     scoping = _Scoping(namespace)
@@ -71,7 +70,7 @@ def check_custom_query(template: str, filled: str, namespace: str) -> str:
     if not scoping.selectors:
         why = "reads no series: it needs a selector such as container_memory_rss{namespace}"
         raise QueryRefused("the query", why)
-    return text
+    return filled
 
 
 def _check(node: Any, scoping: _Scoping) -> None:
