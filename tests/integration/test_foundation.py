@@ -97,6 +97,7 @@ INVALID = [
     pytest.param({"memory": {"source": "MetricsAPI"}}, 'Unsupported value: "MetricsAPI"', id="metrics-api-source"),
     pytest.param({"memory": {"window": "-1h"}}, "must be a positive duration", id="negative-window"),
     pytest.param({"memory": {"window": "5m"}}, "must span at least 10 steps", id="window-shorter-than-10-steps"),
+    pytest.param({"memory": {"window": "7d", "step": "10s"}}, "at most 50,000 steps", id="window-too-many-points"),
     pytest.param({"version": {"regex": "v(\\d+"}}, "regex must be a valid RE2 regular expression", id="bad-regex"),
     pytest.param({"version": {"source": "Env"}}, "version.key is required", id="env-without-key"),
     pytest.param({"action": {"mode": "Auto"}}, "action.mode Auto needs action.cooldown", id="auto-without-cooldown"),

@@ -44,6 +44,7 @@ def test_minimal_spec_gets_documented_defaults() -> None:
         ({"memory": {"window": "-1h"}}, "must be a positive duration"),
         ({"memory": {"window": "0h"}}, "must be a positive duration"),
         ({"memory": {"window": "5m", "step": "1m"}}, "must span at least 10 steps"),
+        ({"memory": {"window": "30d", "step": "30s"}}, "at most 50,000 steps"),
         ({"memory": {"source": "Graphite"}}, "Input should be 'Prometheus'"),
         ({"memory": {"source": "MetricsAPI"}}, "Input should be 'Prometheus'"),  # it would hold no history
         ({"memory": {"signal": "Custom"}}, "memory.query is required"),

@@ -141,6 +141,15 @@ class JVMMetrics(ApiModel):
     )
 
 
+# Series are read in chunks, so a long window works; this bounds what one pod's series costs
+# (50,000 points is 30 days at 1m, or 7 days at 15s).
+MAX_POINTS_PER_SERIES = 50_000
+TOO_MANY_POINTS = (
+    f"memory.window may span at most {MAX_POINTS_PER_SERIES:,} steps: raise memory.step "
+    "(for example window 30d with step 1m, or 7d with step 15s)"
+)
+
+
 class MemorySpec(ApiModel):
     """Where memory samples come from and how they are analysed."""
 
@@ -159,6 +168,11 @@ class MemorySpec(ApiModel):
                 f"!(self.window.matches(r'{DURATION_PATTERN}') && self.step.matches(r'{DURATION_PATTERN}')) || "
                 f"{cel_seconds('self.window')} >= 10 * {cel_seconds('self.step')}",
                 "memory.window must span at least 10 steps (for example window 6h with step 1m)",
+            ),
+            cel(
+                f"!(self.window.matches(r'{DURATION_PATTERN}') && self.step.matches(r'{DURATION_PATTERN}')) || "
+                f"{cel_seconds('self.window')} <= {MAX_POINTS_PER_SERIES} * {cel_seconds('self.step')}",
+                TOO_MANY_POINTS,
             ),
         )
     )
@@ -198,7 +212,11 @@ class MemorySpec(ApiModel):
         description="How far back each analysis looks. Medium sensitivity extrapolates at most 4x the growth it "
         "has seen, so a 24h window can call a leak that is up to about 4 days from OOM.",
     )
-    step: Duration = Field(default="1m", description="Resolution of the samples.")
+    step: Duration = Field(
+        default="1m",
+        description="Resolution of the samples. Long windows are read from Prometheus in chunks, so 7-30 day "
+        "windows work; one window may hold at most 50,000 steps.",
+    )
     sensitivity: Literal["Low", "Medium", "High"] = Field(
         default="Medium",
         description="High flags slower leaks sooner at the cost of more false alarms.",
@@ -208,6 +226,8 @@ class MemorySpec(ApiModel):
     def _window_spans_steps(self) -> MemorySpec:
         if parse_duration(self.window) < 10 * parse_duration(self.step):
             raise ValueError("memory.window must span at least 10 steps (for example window 6h with step 1m)")
+        if parse_duration(self.window) > MAX_POINTS_PER_SERIES * parse_duration(self.step):
+            raise ValueError(TOO_MANY_POINTS)
         if self.signal == "Custom" and not self.query:
             raise ValueError("memory.query is required when memory.signal is Custom")
         if self.signal != "Custom" and self.query:

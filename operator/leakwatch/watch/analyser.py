@@ -85,10 +85,9 @@ class Analyser:
                 step_seconds=parse_duration(spec.memory.step).total_seconds(),
             )
         except PrometheusError as err:
-            reason = "QueryRejected" if err.rejected else "PrometheusUnavailable"
-            metrics.ANALYSIS_ERRORS.labels(reason=reason).inc()
+            metrics.ANALYSIS_ERRORS.labels(reason=err.reason).inc()
             log.warning("analysis of %s/%s: %s", watched.namespace, watched.name, err)
-            self.accountant.record_analysis(watched.namespace, watched.name, watched.uid, str(err), reason)
+            self.accountant.record_analysis(watched.namespace, watched.name, watched.uid, str(err), err.reason)
             return
         series = [LabelledSeries(s.labels, s.samples) for s in found]
         with self.accountant.lock:

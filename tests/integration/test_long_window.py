@@ -1,0 +1,146 @@
+"""Long windows on a real Prometheus: 14 days of 1-minute history, backfilled with promtool, read
+in chunks below Prometheus's 11,000-points-per-series limit, and a slow leak that only a long
+window can call judged by the operator from it. Past the sample cap the query is refused, with
+a condition that says so, before the rest of the window is read."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from kubernetes import client
+
+from helpers import OperatorProcess, deployment_pod, kubelet_status, wait_for
+from leakwatch.dev.cluster import ControlPlane
+from leakwatch.dev.prometheus import PrometheusServer, openmetrics
+from leakwatch.publish import metrics
+from leakwatch.sample import prometheus as sampler
+
+pytestmark = pytest.mark.cluster
+MiB = 2**20
+DAYS = 14
+STEP = 60.0
+LEAK_PER_HOUR = 3 * MiB  # 1 GiB over the two weeks: invisible at a glance in any one day
+LIMIT = 2048 * MiB
+NOW = float(int(time.time() // STEP * STEP))
+START = NOW - DAYS * 86400
+
+
+def _trace(rng: np.random.Generator, namespace: str, pod: str, leak_per_hour: float) -> dict[Any, Any]:
+    t = np.arange(START - 3600, NOW + STEP, STEP)
+    hours = (t - t[0]) / 3600
+    values = 300 * MiB + leak_per_hour * hours + 30 * MiB * ((t % 900) / 900) + rng.normal(0, MiB, t.size)
+    labels = (("namespace", namespace), ("pod", pod), ("container", "app"))
+    return {("container_memory_working_set_bytes", labels): list(zip(t.tolist(), values.tolist(), strict=True))}
+
+
+@pytest.fixture(scope="module")
+def namespace(core_v1: client.CoreV1Api) -> str:
+    name = f"long-{uuid.uuid4().hex[:6]}"
+    core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    return name
+
+
+@pytest.fixture(scope="module")
+def prometheus(namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+    rng = np.random.default_rng(20261204)
+    history = {
+        **_trace(rng, namespace, "ledger-api-slow-0", LEAK_PER_HOUR),
+        **_trace(rng, namespace, "ledger-api-flat-0", 0.0),
+    }
+    server = PrometheusServer(tmp_path_factory.mktemp("prometheus-long"))
+    server.backfill(openmetrics(history))
+    server.start()
+    yield server
+    server.stop()
+
+
+def _queries_made() -> float:
+    return sum(
+        s.value
+        for family in metrics.REGISTRY.collect()
+        if family.name == "leakwatch_prometheus_queries"
+        for s in family.samples
+        if s.name.endswith("_total")
+    )
+
+
+def test_fourteen_days_at_one_minute_are_read_whole_in_chunks(prometheus: PrometheusServer, namespace: str) -> None:
+    client_ = sampler.PrometheusClient(prometheus.url)
+    before = _queries_made()
+    found = client_.range_query(f'container_memory_working_set_bytes{{namespace="{namespace}"}}', START, NOW, STEP)
+    points = DAYS * 86400 // int(STEP) + 1
+    assert points > sampler.PROMETHEUS_MAX_POINTS  # one query could not have answered it
+    assert sorted(s.labels["pod"] for s in found) == ["ledger-api-flat-0", "ledger-api-slow-0"]
+    for series in found:
+        assert len(series.samples) == points
+        assert np.all(np.diff(series.samples.t) == STEP), "chunks overlap or leave a gap"
+        assert series.samples.t[0] == START and series.samples.t[-1] == NOW
+    assert _queries_made() - before >= 3  # the newest chunk, then the rest in at least two
+
+
+def test_a_window_past_the_sample_cap_is_refused_after_one_chunk(
+    prometheus: PrometheusServer, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sampler, "MAX_SAMPLES", 20_000)  # 2 series x 20,161 points is over it
+    before = _queries_made()
+    with pytest.raises(sampler.PrometheusError, match=r"2 series x 20,161 points") as refused:
+        sampler.PrometheusClient(prometheus.url).range_query(
+            f'container_memory_working_set_bytes{{namespace="{namespace}"}}', START, NOW, STEP
+        )
+    assert refused.value.reason == "QueryTooLarge"
+    assert _queries_made() - before == 1
+
+
+def test_a_slow_leak_is_called_from_a_fourteen_day_window(
+    control_plane: ControlPlane,
+    core_v1: client.CoreV1Api,
+    custom_objects: client.CustomObjectsApi,
+    prometheus: PrometheusServer,
+    namespace: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(START - 3600))
+    for name, version in {"ledger-api-slow-0": "2.0.0", "ledger-api-flat-0": "1.9.0"}.items():
+        pod = deployment_pod(name, version, app="ledger-api", limit="2Gi", rs_hash=version.replace(".", ""))
+        core_v1.create_namespaced_pod(namespace, pod)
+        core_v1.patch_namespaced_pod_status(name, namespace, kubelet_status(0, started=started))
+    custom_objects.create_namespaced_custom_object(
+        "leakwatch.io",
+        "v1alpha1",
+        namespace,
+        "leakwatches",
+        {
+            "apiVersion": "leakwatch.io/v1alpha1",
+            "kind": "LeakWatch",
+            "metadata": {"name": "ledger-api"},
+            "spec": {"selector": {"matchLabels": {"app": "ledger-api"}}, "memory": {"window": "14d", "step": "1m"}},
+        },
+    )
+    operator = OperatorProcess(control_plane, tmp_path_factory.mktemp("long-operator"), [namespace])
+    operator.extra_env = {"LEAKWATCH_PROMETHEUS_URL": prometheus.url, "LEAKWATCH_ANALYSIS_INTERVAL_SECONDS": "2"}
+    operator.start()
+    try:
+
+        def versions() -> dict[str, dict[str, Any]]:
+            obj = custom_objects.get_namespaced_custom_object(
+                "leakwatch.io", "v1alpha1", namespace, "leakwatches", "ledger-api"
+            )
+            return {v["version"]: v for v in obj.get("status", {}).get("versions", [])}
+
+        found = wait_for(
+            lambda: (v := versions()) and v.get("2.0.0", {}).get("verdict") == "Leaking" and v,
+            timeout=90,
+            what="2.0.0 judged Leaking from 14 days of history",
+        )
+    finally:
+        operator.stop()
+    slow, flat = found["2.0.0"], found["1.9.0"]
+    assert slow["growthBytesPerHour"] == pytest.approx(LEAK_PER_HOUR, rel=0.15)
+    floor_now = 300 * MiB + LEAK_PER_HOUR * (DAYS * 24 + 1)
+    assert slow["timeToOOMSeconds"] == pytest.approx((LIMIT - floor_now) / LEAK_PER_HOUR * 3600, rel=0.25)
+    assert flat["verdict"] == "Stable"
