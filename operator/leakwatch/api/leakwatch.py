@@ -144,6 +144,8 @@ class JVMMetrics(ApiModel):
 # Series are read in chunks, so a long window works; this bounds what one pod's series costs
 # (50,000 points is 30 days at 1m, or 7 days at 15s).
 MAX_POINTS_PER_SERIES = 50_000
+# Only compare well-formed durations; a malformed one has its own message.
+_WELL_FORMED_DURATIONS = f"!(self.window.matches(r'{DURATION_PATTERN}') && self.step.matches(r'{DURATION_PATTERN}'))"
 TOO_MANY_POINTS = (
     f"memory.window may span at most {MAX_POINTS_PER_SERIES:,} steps: raise memory.step "
     "(for example window 30d with step 1m, or 7d with step 15s)"
@@ -164,13 +166,11 @@ class MemorySpec(ApiModel):
                 "memory.query is only used when memory.signal is Custom",
             ),
             cel(
-                # Only compare well-formed durations; a malformed one has its own message.
-                f"!(self.window.matches(r'{DURATION_PATTERN}') && self.step.matches(r'{DURATION_PATTERN}')) || "
-                f"{cel_seconds('self.window')} >= 10 * {cel_seconds('self.step')}",
+                f"{_WELL_FORMED_DURATIONS} || {cel_seconds('self.window')} >= 10 * {cel_seconds('self.step')}",
                 "memory.window must span at least 10 steps (for example window 6h with step 1m)",
             ),
             cel(
-                f"!(self.window.matches(r'{DURATION_PATTERN}') && self.step.matches(r'{DURATION_PATTERN}')) || "
+                f"{_WELL_FORMED_DURATIONS} || "
                 f"{cel_seconds('self.window')} <= {MAX_POINTS_PER_SERIES} * {cel_seconds('self.step')}",
                 TOO_MANY_POINTS,
             ),
