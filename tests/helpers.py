@@ -6,6 +6,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -107,9 +108,12 @@ def kubelet_status(
     last_oom_at: str | None = None,
     *,
     terminated_oom_at: str | None = None,
-    started: str = "2026-11-25T00:00:00Z",
+    started: str | None = None,
 ) -> dict[str, Any]:
-    """Pod status as a kubelet writes it after `restarts` restarts, the last one an OOMKill."""
+    """Pod status as a kubelet writes it after `restarts` restarts, the last one an OOMKill. The pod
+    started now unless `started` says otherwise: a pod that started before its LeakWatch existed
+    brings history that is not counted."""
+    started = started or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     container: dict[str, Any] = {
         "name": "app",
         "ready": terminated_oom_at is None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -39,25 +40,40 @@ class Scenario:
     """One LeakWatch over one app's pods, with helpers to act as the kubelet and read results."""
 
     def __init__(
-        self, core: client.CoreV1Api, custom: client.CustomObjectsApi, operator: OperatorProcess, **spec: Any
+        self,
+        core: client.CoreV1Api,
+        custom: client.CustomObjectsApi,
+        operator: OperatorProcess,
+        *,
+        create: bool = True,
+        **spec: Any,
     ) -> None:
         self.core, self.custom, self.operator = core, custom, operator
         self.app = f"app-{uuid.uuid4().hex[:6]}"
         self.name = self.app
+        self.started: dict[str, str] = {}  # pod -> status.startTime
+        self.spec = spec
+        if create:
+            self.create_leakwatch()
+
+    def create_leakwatch(self) -> None:
         body = {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": "LeakWatch",
             "metadata": {"name": self.name},
-            "spec": {"selector": {"matchLabels": {"app": self.app}}, **spec},
+            "spec": {"selector": {"matchLabels": {"app": self.app}}, **self.spec},
         }
-        custom.create_namespaced_custom_object(GROUP, VERSION, WATCHED, "leakwatches", body)
+        self.custom.create_namespaced_custom_object(GROUP, VERSION, WATCHED, "leakwatches", body)
         wait_for(lambda: self.status().get("observedGeneration") == 1, what="the operator to take the LeakWatch")
 
     def pod(self, name: str, version: str, namespace: str = WATCHED, **kw: Any) -> str:
         body = deployment_pod(f"{self.app}-{name}", version, app=self.app, **kw)
-        return str(self.core.create_namespaced_pod(namespace, body).metadata.uid)
+        created = self.core.create_namespaced_pod(namespace, body).metadata
+        self.started[name] = created.creation_timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return str(created.uid)
 
     def kubelet(self, name: str, namespace: str = WATCHED, **status: Any) -> None:
+        status.setdefault("started", self.started.get(name))
         self.core.patch_namespaced_pod_status(f"{self.app}-{name}", namespace, kubelet_status(**status))
 
     def delete(self, name: str) -> None:
@@ -81,6 +97,14 @@ class Scenario:
                     found[(sample.labels["version"], sample.labels["workload"])] = sample.value
         return found
 
+    def metric_in_window(self) -> dict[str, float]:
+        found = {}
+        for family in text_string_to_metric_families(self.operator.get("/metrics")):
+            for sample in family.samples:
+                if sample.name == "leakwatch_oom_kills_in_window" and sample.labels["leakwatch"] == self.name:
+                    found[sample.labels["version"]] = sample.value
+        return found
+
     def events(self, kind: str) -> list[Any]:
         items = self.core.list_namespaced_event(WATCHED).items
         return [
@@ -88,6 +112,9 @@ class Scenario:
             for e in items
             if e.involved_object.kind == kind and e.reason == "OOMKilled" and (self.app in e.involved_object.name)
         ]
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        return {v["version"]: v for v in self.status().get("versions", [])}
 
 
 @pytest.fixture
@@ -146,7 +173,8 @@ def test_restarts_while_the_operator_is_down_are_counted_exactly(scenario: Scena
 
 def test_a_pod_deleted_after_an_oomkill_keeps_its_count(scenario: Scenario) -> None:
     scenario.pod("a", "3.1.2")
-    scenario.kubelet("a", restarts=1, last_oom_at="2026-11-25T01:00:00Z")
+    # It ran for an hour before the LeakWatch existed; the OOMKill came after, so it counts.
+    scenario.kubelet("a", restarts=1, last_oom_at=rfc3339_ago(seconds=1), started=rfc3339_ago(hours=1))
     scenario.wait_kills({"3.1.2": (1, 0)})
     scenario.delete("a")
     wait_for(lambda: not scenario.status()["ledger"]["pods"], what="the pod to leave the ledger")
@@ -198,3 +226,76 @@ def test_pod_without_a_version_is_unknown_with_a_warning_condition(
     assert "has no label version" in conditions["VersionsResolved"]["message"]
     assert conditions["Ready"]["status"] == "True"
     assert wait_for(lambda: scenario.metric()) == {("unknown", scenario.app): 1.0}
+
+
+def rfc3339_ago(**ago: float) -> str:
+    return (datetime.now(UTC) - timedelta(**ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_oom_window_bounds_the_count_the_threshold_sees(
+    core_v1: client.CoreV1Api, custom_objects: client.CustomObjectsApi, oom_operator: OperatorProcess
+) -> None:
+    """oom.window 1h: a kill three hours ago stays in the all-time counter but not in the window;
+    with the field ignored (all-time counts) the window would say 2."""
+    scenario = Scenario(core_v1, custom_objects, oom_operator, oom={"window": "1h"})
+    scenario.pod("a", "3.1.2")
+    scenario.kubelet("a", restarts=1, last_oom_at=rfc3339_ago(hours=3))
+    scenario.kubelet("a", restarts=2, last_oom_at=rfc3339_ago(minutes=1))
+    scenario.wait_kills({"3.1.2": (2, 0)})
+    assert scenario.rows()["3.1.2"]["oomKillsInWindow"] == 1
+    assert wait_for(lambda: scenario.metric_in_window()) == {"3.1.2": 1.0}
+    assert scenario.metric() == {("3.1.2", scenario.app): 2.0}  # the _total counter stays all-time
+
+
+def test_restarts_from_before_the_leakwatch_existed_are_history(
+    core_v1: client.CoreV1Api, custom_objects: client.CustomObjectsApi, oom_operator: OperatorProcess
+) -> None:
+    """A pod that restarted 300 times before anyone watched it: nothing to count or announce, until
+    it is OOMKilled again."""
+    scenario = Scenario(core_v1, custom_objects, oom_operator, create=False)
+    scenario.pod("a", "3.1.2")
+    scenario.kubelet("a", restarts=300, last_oom_at=rfc3339_ago(minutes=30), started=rfc3339_ago(hours=2))
+    scenario.create_leakwatch()
+    wait_for(lambda: scenario.rows().get("3.1.2", {}).get("pods") == 1, what="the pod in the timeline")
+    scenario.pod("marker", "3.1.2")  # a later event, processed after the pod with history
+    wait_for(lambda: scenario.rows()["3.1.2"]["pods"] == 2, what="the marker pod")
+    assert scenario.kills() == {"3.1.2": (0, 0)}
+    assert scenario.events("ReplicaSet") == [] and scenario.events("LeakWatch") == []
+
+    scenario.kubelet("a", restarts=301, last_oom_at=rfc3339_ago(seconds=1), started=rfc3339_ago(hours=2))
+    scenario.wait_kills({"3.1.2": (1, 0)})
+    assert len(wait_for(lambda: scenario.events("ReplicaSet"), what="the new OOMKill's Event")) == 1
+
+
+def test_a_restart_count_in_the_millions_is_counted_in_one_record(scenario: Scenario) -> None:
+    scenario.pod("a", "3.1.2")
+    scenario.kubelet("a", restarts=1, last_oom_at=rfc3339_ago(minutes=2))
+    scenario.wait_kills({"3.1.2": (1, 0)})
+    scenario.kubelet("a", restarts=3_000_000, last_oom_at=rfc3339_ago(seconds=1))
+    scenario.wait_kills({"3.1.2": (3_000_000, 2_999_998)})
+    events = wait_for(lambda: e if len(e := scenario.events("ReplicaSet")) == 3 else None, what="three Events")
+    assert any("2999998 times while LeakWatch was not watching" in e.message for e in events)
+    assert len(str(scenario.status()["ledger"])) < 4000
+    scenario.pod("marker", "3.1.2")
+    wait_for(lambda: scenario.rows()["3.1.2"]["pods"] == 2, what="the marker pod")
+    assert len(scenario.events("ReplicaSet")) == 3
+
+
+def test_oomkill_events_are_budgeted_per_leakwatch(scenario: Scenario) -> None:
+    """Thirty pods OOMKilled at once: every kill is counted, ten are announced one by one, the rest
+    in one summary Event on the LeakWatch."""
+    pods = [f"p{i}" for i in range(30)]
+    for name in pods:
+        scenario.pod(name, "3.1.2")
+    for name in pods:
+        scenario.kubelet(name, restarts=1, last_oom_at=rfc3339_ago(seconds=5))
+    scenario.wait_kills({"3.1.2": (30, 0)})
+
+    def held_back() -> int:
+        summaries = [e.message for e in scenario.events("LeakWatch") if "not announced one by one" in e.message]
+        return sum(int(message.split()[0]) for message in summaries)
+
+    # A burst gathers for a few seconds into one summary; kills held back after it wait a minute.
+    wait_for(lambda: held_back() == 20, timeout=90, what=f"summaries of 20 held-back kills, have {held_back()}")
+    assert len(scenario.events("ReplicaSet")) == 10
+    assert len([e for e in scenario.events("LeakWatch") if "not announced" not in e.message]) == 10

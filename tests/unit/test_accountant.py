@@ -5,15 +5,15 @@ that counts them, and a failed write keeps its Events for the retry."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from helpers import wait_for
 from leakwatch.core.pods import ContainerState, OwnerRef, PodInfo, Termination
-from leakwatch.publish.events import ObjectRef
-from leakwatch.watch.accountant import Accountant
+from leakwatch.publish.events import EventBudget, ObjectRef
+from leakwatch.watch.accountant import OOM_EVENTS_PER_MINUTE, Accountant
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 SPEC = {"selector": {"matchLabels": {"app": "checkout-api"}}}
@@ -25,6 +25,7 @@ class Journal:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.entries: list[tuple[str, str, Any]] = []
+        self.messages: list[str] = []
         self.failing = False
 
     def patch(self, namespace: str, name: str, status: dict[str, Any]) -> bool:
@@ -37,6 +38,7 @@ class Journal:
     def post(self, subject: ObjectRef, *, key: str, reason: str, message: str, warning: bool = True) -> bool:
         with self.lock:
             self.entries.append(("event", subject.kind, key))
+            self.messages.append(message)
         return True
 
     def kinds(self) -> list[str]:
@@ -131,3 +133,39 @@ def test_an_oomkill_is_written_before_other_pending_announcements(accountant: Ac
         ("status", "checkout-api"),
         ("status", "other-api"),
     ]
+
+
+def test_oomkill_events_beyond_the_budget_become_one_summary(journal: Journal) -> None:
+    clock = [NOW]
+    accountant = Accountant(journal, journal, clock=lambda: clock[0])
+    accountant.apply_spec("shop", "checkout-api", "lw-uid", 1, SPEC, {})
+    for i in range(50):  # fifty pods OOMKilled in the same minute
+        accountant.on_pod(pod(str(i), restarts=1, oom_at="2026-11-25T11:59:00Z"))
+    assert accountant.flush()
+    clock[0] = NOW + timedelta(seconds=6)  # the burst has settled
+    assert accountant.flush()
+    kills = [key for kind, _, key in journal.entries if kind == "event" and not key.startswith("oom-summary/")]
+    summaries = [key for kind, _, key in journal.entries if kind == "event" and key.startswith("oom-summary/")]
+    assert len(kills) == 2 * OOM_EVENTS_PER_MINUTE  # the owner's and the LeakWatch's, per kill
+    assert len(summaries) == 1
+    assert journal.messages[-1].startswith(f"{50 - OOM_EVENTS_PER_MINUTE} more OOMKills were counted")
+    assert accountant.watched[("shop", "checkout-api")].ledger.oom_kills("unknown")[0] == 50  # all counted
+
+    # A minute later the budget is back.
+    clock[0] = NOW + timedelta(seconds=67)
+    journal.entries.clear()
+    accountant.on_pod(pod("late", restarts=1, oom_at="2026-11-25T12:01:00Z"))
+    assert accountant.flush()
+    assert [kind for what, kind, _ in journal.entries if what == "event"] == ["ReplicaSet", "LeakWatch"]
+
+
+def test_the_budget_admits_per_minute_and_sums_what_it_holds_back() -> None:
+    budget = EventBudget(per_minute=2, settle_seconds=5)
+    assert [budget.take("lw", t) for t in (0, 1, 2)] == [True, True, False]
+    budget.take("lw", 3, count=5)
+    assert budget.due(4) == {}  # the burst is still gathering
+    assert budget.due(7) == {"lw": 6}
+    assert not budget.take("lw", 8)
+    assert budget.due(30) == {}  # one summary a minute
+    assert budget.due(67) == {"lw": 1}
+    assert budget.take("lw", 61) and budget.take("other", 61)

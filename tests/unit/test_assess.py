@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from leakwatch.api.leakwatch import LeakWatchSpec
+from leakwatch.api.leakwatch import LeakWatchSpec, OOMSpec
 from leakwatch.core.analysis import Samples, human_duration
 from leakwatch.core.assess import LabelledSeries, assess, summarise
 from leakwatch.core.decide import gather_facts
 from leakwatch.core.oom import Ledger
-from leakwatch.core.pods import ContainerSpec, ContainerState, PodInfo
+from leakwatch.core.pods import ContainerSpec, ContainerState, PodInfo, Termination
 
 MiB = 2**20
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -107,3 +108,22 @@ def test_a_window_too_short_to_ever_show_a_leak_gives_insufficient_data_not_stab
         [series("new-0", 0, hours=2)], namespace="shop", spec=short, ledger=ledger(), now=NOW, time_scale=2
     )
     assert stretched.verdicts["3.1.2"].verdict == "Stable"  # 2 h read as 4 h: long enough
+
+
+def test_oom_threshold_counts_only_the_oomkills_inside_oom_window() -> None:
+    """Two OOMKills reach the default threshold of 2; with oom.window 1h, kills from three hours ago
+    are no evidence, and the flat memory makes the version Stable."""
+    book = ledger()
+    for restarts, hours_ago in ((1, 3.0), (2, 2.9)):
+        at = NOW - timedelta(hours=hours_ago)
+        killed = replace(
+            pod("new-0"),
+            statuses=(ContainerState("app", restarts, Termination("OOMKilled", at.strftime("%Y-%m-%dT%H:%M:%SZ"))),),
+        )
+        book.observe(killed, version="3.1.2", workload="a", containers=[], now=at, oom_window_seconds=86400)
+    flat = [series("new-0", 0)]
+    wide = assess(flat, namespace="shop", spec=SPEC, ledger=book, now=NOW)
+    narrow_spec = SPEC.model_copy(update={"oom": OOMSpec(window="1h")})
+    narrow = assess(flat, namespace="shop", spec=narrow_spec, ledger=book, now=NOW)
+    assert wide.verdicts["3.1.2"].verdict == "Leaking"
+    assert narrow.verdicts["3.1.2"].verdict == "Stable"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from leakwatch.core.oom import ContainerRecord, Ledger, account_container
+from leakwatch.core.oom import OOM_WINDOW_BUCKETS, ContainerRecord, Ledger, account_container
 from leakwatch.core.pods import ContainerState, OwnerRef, PodInfo, Termination
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -138,3 +138,99 @@ def test_pod_progress_changes_only_with_what_the_stored_ledger_holds() -> None:
     ledger.observe(pod("a", "3.1.2", 1, oom("t1")), version="3.1.2", workload="w", containers=[], now=T0)
     assert ledger.pod_progress("a") != seen
     assert ledger.pod_progress("gone") is None
+
+
+def stamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_oom_window_counts_only_the_kills_inside_it_and_survives_a_round_trip() -> None:
+    ledger, hour = Ledger(), 3600.0
+    for n, hours in enumerate((0, 5, 9), start=1):
+        at = T0 + timedelta(hours=hours)
+        ledger.observe(
+            pod("a", "3.1.2", n, oom(stamp(at))),
+            version="3.1.2",
+            workload="w",
+            containers=[],
+            now=at,
+            oom_window_seconds=2 * hour,
+        )
+    now = T0 + timedelta(hours=10)
+    assert ledger.oom_kills("3.1.2") == (3, 0)  # the counter stays all-time
+    assert ledger.oom_kills_in_window("3.1.2", now, 2 * hour) == 1
+    # Buckets older than the window are pruned when a kill is added: widening it later brings none back.
+    assert ledger.oom_kills_in_window("3.1.2", now, 6 * hour) == 1
+    assert Ledger.from_status(ledger.to_status()).oom_kills_in_window("3.1.2", now, 2 * hour) == 1
+    assert ledger.oom_window_counts(now + timedelta(hours=3), 2 * hour)[("w", "app", "3.1.2")] == 0
+
+
+def test_a_restart_count_in_the_millions_is_one_inferred_record() -> None:
+    ledger = Ledger()
+    ledger.observe(pod("a", "1", 1, oom(stamp(T0))), version="1", workload="w", containers=[], now=T0)
+    later = T0 + timedelta(minutes=5)
+    kills = ledger.observe(
+        pod("a", "1", 3_000_000, oom(stamp(later))), version="1", workload="w", containers=[], now=later
+    )
+    assert [(k.inferred, k.count) for k in kills] == [(False, 1), (True, 2_999_998)]
+    assert ledger.oom_kills("1") == (3_000_000, 2_999_998)
+    assert len(ledger.ooms[("w", "app", "1")].recent) <= 2
+    assert len(str(ledger.to_status())) < 2000
+
+
+def test_buckets_stay_bounded_however_many_kills_a_week_brings() -> None:
+    ledger, day = Ledger(), 86400.0
+    for n in range(1, 2017):  # one OOMKill every 5 minutes for a week
+        at = T0 + timedelta(minutes=5 * n)
+        ledger.observe(
+            pod("a", "1", n, oom(stamp(at))), version="1", workload="w", containers=[], now=at, oom_window_seconds=day
+        )
+    total = ledger.ooms[("w", "app", "1")]
+    assert len(total.recent) <= OOM_WINDOW_BUCKETS + 1
+    now = T0 + timedelta(minutes=5 * 2016)
+    assert abs(ledger.oom_kills_in_window("1", now, day) - 288) <= 2  # a day's kills, to one bucket's width
+
+
+def test_restarts_from_before_the_leakwatch_existed_are_history() -> None:
+    created = T0 + timedelta(days=1)
+    ledger = Ledger()
+    before = pod("a", "1", 300, oom(stamp(created - timedelta(hours=1))))
+    kills = ledger.observe(before, version="1", workload="w", containers=[], now=created, watching_since=created)
+    assert kills == [] and ledger.oom_kills("1") == (0, 0)
+    after = created + timedelta(minutes=10)
+    kills = ledger.observe(
+        pod("a", "1", 301, oom(stamp(after))),
+        version="1",
+        workload="w",
+        containers=[],
+        now=after,
+        watching_since=created,
+    )
+    assert [(k.inferred, k.count) for k in kills] == [(False, 1)]
+
+
+def test_an_oomkill_after_the_leakwatch_was_created_but_before_it_looked_is_counted() -> None:
+    created = T0 + timedelta(days=1)
+    killed = created + timedelta(minutes=1)
+    kills = Ledger().observe(
+        pod("a", "1", 7, oom(stamp(killed))),
+        version="1",
+        workload="w",
+        containers=[],
+        now=created + timedelta(minutes=30),
+        watching_since=created,
+    )
+    assert [(k.finished_at, k.inferred) for k in kills] == [(stamp(killed), False)]
+
+
+def test_pods_started_after_the_leakwatch_keep_their_inferred_restarts() -> None:
+    created = T0 - timedelta(hours=1)  # the pod helper starts pods at T0
+    kills = Ledger().observe(
+        pod("a", "1", 4, oom(stamp(T0 + timedelta(hours=1)))),
+        version="1",
+        workload="w",
+        containers=[],
+        now=T0 + timedelta(hours=2),
+        watching_since=created,
+    )
+    assert [(k.inferred, k.count) for k in kills] == [(False, 1), (True, 3)]

@@ -322,6 +322,9 @@ class VersionStats(ApiModel):
     oom_kills_inferred: int = Field(
         default=0, ge=0, description="Of those, OOMKills inferred from restartCount while unobserved."
     )
+    oom_kills_in_window: int = Field(
+        default=0, ge=0, description="OOMKills within oom.window: what oom.threshold is compared with."
+    )
     growth_bytes_per_hour: float | None = Field(default=None, description="Robust memory growth rate.")
     evidence: list[str] = Field(default_factory=list, description="The verdict's reasons, in words.")
     time_to_oom_seconds: float | None = Field(
@@ -388,6 +391,11 @@ class LedgerVersion(ApiModel):
     closed_pod_seconds: float = Field(default=0.0, ge=0, description="Lifetimes of this version's pods that are gone.")
 
 
+class LedgerOOMBucket(ApiModel):
+    start: str = Field(description="Start of the bucket, RFC 3339.")
+    count: int = Field(ge=0)
+
+
 class LedgerOOMKills(ApiModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -396,6 +404,11 @@ class LedgerOOMKills(ApiModel):
     version: str = Field(max_length=64)
     count: int = Field(default=0, ge=0)
     inferred: int = Field(default=0, ge=0, description="Of count, OOMKills inferred from a restartCount jump.")
+    recent: list[LedgerOOMBucket] = Field(
+        default_factory=list,
+        max_length=512,
+        description="OOMKills within oom.window, in time buckets of 1/256 of it (one minute at least).",
+    )
 
 
 class Ledger(ApiModel):

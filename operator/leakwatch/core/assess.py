@@ -97,7 +97,8 @@ def assess(
     span = window.total_seconds() * time_scale
     needed = THRESHOLDS[spec.memory.sensitivity].min_growth_seconds
     for version, found in segments.items():
-        kills, _ = ledger.oom_kills(version)
+        # oom.window is wall-clock time, like the memory window's PromQL range.
+        kills = ledger.oom_kills_in_window(version, now, parse_duration(spec.oom.window).total_seconds())
         verdicts[version] = verdict_for_version(
             version,
             found,

@@ -14,8 +14,9 @@ The ledger is plain data, serialised into the LeakWatch's status, so it survives
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from leakwatch.core.conditions import rfc3339
@@ -24,6 +25,8 @@ from leakwatch.core.pods import ContainerState, PodInfo
 OOM_KILLED = "OOMKilled"
 REMEMBERED_FINISH_TIMES = 8  # enough to recognise any replay; older ones are below the restart count
 REMEMBERED_PAST_PODS = 256  # gone pods whose memory series may still be in the analysis window
+OOM_WINDOW_BUCKETS = 256  # per (workload, container, version): the resolution of oom.window counts
+MIN_BUCKET_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,10 @@ class OOMKill:
     container: str
     version: str
     workload: str
-    finished_at: str | None  # None for an inferred OOMKill: its time was never seen
+    finished_at: str | None  # None for inferred OOMKills: their times were never seen
     inferred: bool
     restart_count: int  # the container's restartCount when it was counted (tells inferred ones apart)
+    count: int = 1  # inferred OOMKills of one restartCount jump are one record
 
 
 @dataclass(slots=True)  # per pod and container
@@ -100,15 +104,46 @@ class VersionRecord:
     closed_pod_seconds: float = 0.0  # lifetimes of pods that are gone
 
 
+def bucket_seconds(window_seconds: float) -> int:
+    return max(MIN_BUCKET_SECONDS, math.ceil(window_seconds / OOM_WINDOW_BUCKETS))
+
+
 @dataclass
 class OOMTotal:
     kills: int = 0
     inferred: int = 0
+    recent: dict[int, int] = field(default_factory=dict)  # bucket start, unix seconds -> OOMKills in it
+
+    def add(self, count: int, *, inferred: bool, at: datetime, now: datetime, window_seconds: float) -> None:
+        self.kills += count
+        self.inferred += count if inferred else 0
+        width = bucket_seconds(window_seconds)
+        start = int(at.timestamp()) // width * width
+        self.recent[start] = self.recent.get(start, 0) + count
+        oldest = now.timestamp() - window_seconds - width
+        kept = sorted((s, c) for s, c in self.recent.items() if s >= oldest)
+        # A window shortened or lengthened mixes bucket widths; the newest buckets win.
+        self.recent = dict(kept[-2 * OOM_WINDOW_BUCKETS :])
+
+    def in_window(self, now: datetime, window_seconds: float) -> int:
+        """OOMKills of the last `window_seconds`, counting the bucket the window's start falls in."""
+        since = now.timestamp() - window_seconds - bucket_seconds(window_seconds)
+        return sum(count for start, count in self.recent.items() if start > since)
 
 
 @functools.lru_cache(maxsize=65536)  # the same start times are read at every scrape and status write
 def _parse(ts: str) -> datetime:
     return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def _time_or(ts: str | None, fallback: datetime) -> datetime:
+    """The kubelet's finish time, or `fallback` when there is none or it is not RFC 3339."""
+    if ts is None:
+        return fallback
+    try:
+        return _parse(ts)
+    except ValueError:
+        return fallback
 
 
 def _seconds_between(start: str | None, end: datetime) -> float:
@@ -127,14 +162,31 @@ class Ledger:
     past: list[PastPod] = field(default_factory=list)  # oldest first, bounded
 
     def observe(
-        self, pod: PodInfo, *, version: str, workload: str, containers: list[str], now: datetime
+        self,
+        pod: PodInfo,
+        *,
+        version: str,
+        workload: str,
+        containers: list[str],
+        now: datetime,
+        oom_window_seconds: float = 86400.0,
+        watching_since: datetime | None = None,
     ) -> list[OOMKill]:
-        """Account for one pod as it is now; return the OOMKills not counted before."""
+        """Account for one pod as it is now; return the OOMKills not counted before.
+
+        `watching_since` is when the LeakWatch was created: a pod first seen that started before it
+        brings restarts and OOMKills that are history, taken as the baseline."""
         record = self.pods.get(pod.uid)
         if record is None:
             record = PodRecord(pod.uid, pod.name, version, workload, pod.started_at)
             self.pods[pod.uid] = record
             self._version(version, workload, pod.started_at or rfc3339(now)).pods += 1
+            if watching_since is not None and _time_or(pod.started_at, now) < watching_since:
+                record.containers = {
+                    state.name: _baseline(state, watching_since)
+                    for state in pod.statuses
+                    if not containers or state.name in containers
+                }
         if record.started_at is None and pod.started_at is not None:
             # First seen before the kubelet reported its start: the version ran since then.
             record.started_at = pod.started_at
@@ -148,20 +200,20 @@ class Ledger:
                 continue
             container = record.containers.setdefault(state.name, ContainerRecord())
             observed, inferred = account_container(container, state)
-            if observed or inferred:
-                total = self.ooms.setdefault((record.workload, state.name, record.version), OOMTotal())
-                total.kills += observed + inferred
-                total.inferred += inferred
-                oom_states = [
-                    t for t in (state.last_terminated, state.current_terminated) if t and t.reason == OOM_KILLED
-                ]
-                stamp = oom_states[-1].finished_at if oom_states else None
-                rc = container.restart_count
-                who = (pod.uid, pod.name, state.name, record.version, record.workload)
+            if not (observed or inferred):
+                continue
+            total = self.ooms.setdefault((record.workload, state.name, record.version), OOMTotal())
+            oom_states = [t for t in (state.last_terminated, state.current_terminated) if t and t.reason == OOM_KILLED]
+            stamp = oom_states[-1].finished_at if oom_states else None
+            rc = container.restart_count
+            who = (pod.uid, pod.name, state.name, record.version, record.workload)
+            if observed:
+                total.add(observed, inferred=False, at=_time_or(stamp, now), now=now, window_seconds=oom_window_seconds)
                 kills += [OOMKill(*who, finished_at=stamp, inferred=False, restart_count=rc)] * observed
-                kills += [
-                    OOMKill(*who, finished_at=None, inferred=True, restart_count=rc - 1 - i) for i in range(inferred)
-                ]
+            if inferred:
+                # They happened between the last look and now; counted as of now, the latest they can be.
+                total.add(inferred, inferred=True, at=now, now=now, window_seconds=oom_window_seconds)
+                kills.append(OOMKill(*who, finished_at=None, inferred=True, restart_count=rc - 1, count=inferred))
         return kills
 
     def forget(self, uid: str, now: datetime) -> None:
@@ -215,6 +267,15 @@ class Ledger:
         totals = [t for (_, _, v), t in self.ooms.items() if v == version]
         return sum(t.kills for t in totals), sum(t.inferred for t in totals)
 
+    def oom_kills_in_window(self, version: str, now: datetime, window_seconds: float) -> int:
+        return sum(t.in_window(now, window_seconds) for (_, _, v), t in self.ooms.items() if v == version)
+
+    def oom_window_counts(self, now: datetime, window_seconds: float) -> dict[tuple[str, str, str], int]:
+        """OOMKills within the window per (workload, container, version), 0 where there were none."""
+        counts = dict.fromkeys(self.oom_counts(), 0)
+        counts.update({key: total.in_window(now, window_seconds) for key, total in self.ooms.items()})
+        return counts
+
     def _version(self, version: str, workload: str, seen: str) -> VersionRecord:
         record = self.versions.get(version)
         if record is None:
@@ -261,7 +322,18 @@ class Ledger:
                 for v in self.versions.values()
             ],
             "oomKills": [
-                {"workload": w, "container": c, "version": v, "count": t.kills, "inferred": t.inferred}
+                {
+                    "workload": w,
+                    "container": c,
+                    "version": v,
+                    "count": t.kills,
+                    "inferred": t.inferred,
+                    **(
+                        {"recent": [{"start": _unix_rfc3339(b), "count": n} for b, n in sorted(t.recent.items())]}
+                        if t.recent
+                        else {}
+                    ),
+                }
                 for (w, c, v), t in sorted(self.ooms.items())
             ],
         }
@@ -298,6 +370,23 @@ class Ledger:
             )
         for o in data.get("oomKills", []):
             ledger.ooms[(o["workload"], o["container"], o["version"])] = OOMTotal(
-                int(o.get("count", 0)), int(o.get("inferred", 0))
+                int(o.get("count", 0)),
+                int(o.get("inferred", 0)),
+                {int(_parse(b["start"]).timestamp()): int(b["count"]) for b in o.get("recent", [])},
             )
         return ledger
+
+
+def _baseline(state: ContainerState, watching_since: datetime) -> ContainerRecord:
+    """A container's record as if it had been watched all along up to `watching_since`: its restarts
+    so far are accounted for, and so is every OOMKill it shows that finished before then."""
+    before = [
+        t.finished_at
+        for t in (state.last_terminated, state.current_terminated)
+        if t is not None and t.reason == OOM_KILLED and _time_or(t.finished_at, watching_since) < watching_since
+    ]
+    return ContainerRecord(state.restart_count, before[-REMEMBERED_FINISH_TIMES:])
+
+
+def _unix_rfc3339(seconds: int) -> str:
+    return rfc3339(datetime.fromtimestamp(seconds, UTC))

@@ -10,7 +10,7 @@ from leakwatch.core.oom import Ledger
 
 
 def version_rows(
-    ledger: Ledger, now: datetime, analysis: dict[str, dict[str, Any]] | None = None
+    ledger: Ledger, now: datetime, analysis: dict[str, dict[str, Any]] | None = None, oom_window_seconds: float = 86400
 ) -> list[dict[str, Any]]:
     """One row per version, newest first seen last (the order versions were rolled out)."""
     rows = []
@@ -22,6 +22,7 @@ def version_rows(
             "podHours": round(ledger.pod_seconds(record.version, now) / 3600, 3),
             "oomKills": kills,
             "oomKillsInferred": inferred,
+            "oomKillsInWindow": ledger.oom_kills_in_window(record.version, now, oom_window_seconds),
             "firstSeen": record.first_seen,
             "lastSeen": ledger.last_seen(record.version, now),
             "verdict": "InsufficientData",
@@ -32,9 +33,11 @@ def version_rows(
     return rows
 
 
-def ledger_status(ledger: Ledger, now: datetime, analysis: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def ledger_status(
+    ledger: Ledger, now: datetime, analysis: dict[str, dict[str, Any]] | None = None, oom_window_seconds: float = 86400
+) -> dict[str, Any]:
     return {
         "ledger": ledger.to_status(),
         "oomKills": sum(total.kills for total in ledger.ooms.values()),
-        "versions": version_rows(ledger, now, analysis),
+        "versions": version_rows(ledger, now, analysis, oom_window_seconds),
     }

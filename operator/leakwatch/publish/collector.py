@@ -29,6 +29,11 @@ class LeakWatchCollector(Collector):
             "OOMKills of watched containers, each counted once (inferred ones included).",
             labels=["namespace", "leakwatch", "workload", "container", "version"],
         )
+        kills_in_window = GaugeMetricFamily(
+            "leakwatch_oom_kills_in_window",
+            "OOMKills within the LeakWatch's oom.window: what oom.threshold is compared with.",
+            labels=["namespace", "leakwatch", "workload", "container", "version"],
+        )
         pod_seconds = CounterMetricFamily(
             "leakwatch_observed_pod_seconds", "Pod-seconds observed per version.", labels=VERSION_LABELS
         )
@@ -60,6 +65,9 @@ class LeakWatchCollector(Collector):
                 ns, name, ledger = watched.namespace, watched.name, watched.ledger
                 for (workload, container, version), count in sorted(ledger.oom_counts().items()):
                     kills.add_metric([ns, name, workload, container, version], count)
+                window = watched.oom_window_seconds
+                for (workload, container, version), count in sorted(ledger.oom_window_counts(now, window).items()):
+                    kills_in_window.add_metric([ns, name, workload, container, version], count)
                 for version, record in sorted(ledger.versions.items()):
                     labels = [ns, name, record.workload or name, version]
                     pod_seconds.add_metric(labels, ledger.pod_seconds(version, now))
@@ -87,4 +95,4 @@ class LeakWatchCollector(Collector):
                     )
                 if watched.last_analysis is not None:
                     last_success.add_metric([ns, name], watched.last_analysis.timestamp())
-        yield from (kills, pod_seconds, growth, time_to_oom, verdict, recommendation, last_success)
+        yield from (kills, kills_in_window, pod_seconds, growth, time_to_oom, verdict, recommendation, last_success)

@@ -24,7 +24,8 @@ from typing import Any, Protocol
 
 from leakwatch.api import API_VERSION
 from leakwatch.api.advisory import LeakAdvisorySpec
-from leakwatch.api.leakwatch import LeakWatchSpec
+from leakwatch.api.common import parse_duration
+from leakwatch.api.leakwatch import LeakWatchSpec, OOMSpec
 from leakwatch.core.attribution import UNKNOWN, read_version
 from leakwatch.core.conditions import DEGRADED, ROLLBACK_RECOMMENDED, ConditionUpdate, merge_conditions, rfc3339
 from leakwatch.core.decide import Decision, recommendation_status
@@ -32,14 +33,16 @@ from leakwatch.core.oom import Ledger, OOMKill
 from leakwatch.core.pods import PodInfo
 from leakwatch.core.summary import ledger_status
 from leakwatch.core.validation import parse_spec
-from leakwatch.publish.events import ObjectRef
+from leakwatch.publish.events import EventBudget, ObjectRef
 
 log = logging.getLogger(__name__)
 VERSIONS_RESOLVED = "VersionsResolved"
 Clock = Callable[[], datetime]
 Key = tuple[str, str]  # (namespace, name) of a LeakWatch
 ACTION_FIELDS = ("reason", "fromVersion", "toVersion", "revision", "actedAt")  # what makes an Auto action new
-Announcement = Callable[[], None]  # an Event to post once the status that explains it is written
+Announcement = Callable[[], object]  # an Event to post once the status that explains it is written
+DEFAULT_OOM_WINDOW = OOMSpec().window
+OOM_EVENTS_PER_MINUTE = 10  # per LeakWatch; the rest are told in one summary Event a minute
 
 
 @dataclass
@@ -59,6 +62,11 @@ class Watched:
     last_analysis: datetime | None = None
     recommendation: dict[str, Any] | None = None
     last_action: dict[str, Any] | None = None
+    created_at: datetime | None = None  # pods that ran before it bring history, not new OOMKills
+
+    @property
+    def oom_window_seconds(self) -> float:
+        return parse_duration(self.spec.oom.window if self.spec else DEFAULT_OOM_WINDOW).total_seconds()
 
     def selects(self, pod: PodInfo) -> bool:
         return self.spec is not None and pod.namespace == self.namespace and self.spec.selector.matches(pod.labels)
@@ -113,6 +121,7 @@ class Accountant:
         self._stop = threading.Event()
         self._in_flight: set[Key] = set()
         self._urgent: set[Key] = set()  # dirty LeakWatches with OOMKills to announce
+        self._oom_events: EventBudget[Key] = EventBudget(OOM_EVENTS_PER_MINUTE)
         # A few writers, so one slow write does not hold up the rest; never two for one LeakWatch.
         self._publishers = [
             threading.Thread(target=self._run, name=f"status-publisher-{i}", daemon=True) for i in range(publishers)
@@ -137,12 +146,15 @@ class Accountant:
         backoff = 0.5
         while not self._stop.is_set():
             with self._wake:
-                while (key := self._next_dirty()) is None and not self._stop.is_set():
-                    self._wake.wait(timeout=5)
+                if (key := self._next_dirty()) is None and not self._stop.is_set():
+                    self._wake.wait(timeout=5)  # and look at held-back Events at least this often
+                    key = self._next_dirty()
             if key is None:
-                return
+                self._announce_held_back()
+                continue
             if self._publish_one(key):
                 backoff = 0.5
+                self._announce_held_back()
             else:  # the API server is away: the write stays pending
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 30)
@@ -155,6 +167,7 @@ class Accountant:
             with self.lock:
                 key = self._next_dirty(skip=tried)
             if key is None:
+                self._announce_held_back()
                 return ok
             tried.add(key)
             ok = self._publish_one(key) and ok
@@ -211,9 +224,17 @@ class Accountant:
 
     # --- LeakWatch lifecycle (from kopf handlers) ----------------------------------------------------
     def apply_spec(
-        self, namespace: str, name: str, uid: str, generation: int, spec: dict[str, Any], status: dict[str, Any]
+        self,
+        namespace: str,
+        name: str,
+        uid: str,
+        generation: int,
+        spec: dict[str, Any],
+        status: dict[str, Any],
+        created: str | None = None,
     ) -> bool:
-        """Take a LeakWatch's (new) spec, account for its pods, write its status; True if the spec is usable."""
+        """Take a LeakWatch's (new) spec, account for its pods, write its status; True if the spec is usable.
+        `created` is its metadata.creationTimestamp."""
         parsed, ready = parse_spec(spec)
         with self.lock:
             watched = self.watched.get((namespace, name))
@@ -228,6 +249,7 @@ class Accountant:
                     list(status.get("conditions", [])),
                     recommendation=status.get("recommendation"),
                     last_action=status.get("lastAction"),
+                    created_at=_parse_time(created),
                 )
                 self._add(watched)
             watched.spec, watched.generation = parsed, generation
@@ -386,6 +408,7 @@ class Accountant:
         self._watched_in.get(key[0], {}).pop(key[1], None)
         self._dirty.pop(key, None)
         self._urgent.discard(key)
+        self._oom_events.forget(key)
 
     def _prune(self, watched: Watched) -> bool:
         """Pods deleted while nobody watched: fold them into their version's pod-hours."""
@@ -414,6 +437,8 @@ class Accountant:
             workload=pod.workload or watched.name,
             containers=watched.spec.containers,
             now=self.clock(),
+            oom_window_seconds=watched.oom_window_seconds,
+            watching_since=watched.created_at,
         )
 
     def _set_conditions(self, watched: Watched, updates: list[ConditionUpdate]) -> None:
@@ -447,7 +472,7 @@ class Accountant:
         status = {
             "observedGeneration": watched.generation,
             "conditions": watched.conditions,
-            **ledger_status(watched.ledger, self.clock(), watched.analysis),
+            **ledger_status(watched.ledger, self.clock(), watched.analysis, watched.oom_window_seconds),
             **watched.summary,
         }
         if watched.last_analysis is not None:
@@ -459,8 +484,15 @@ class Accountant:
         return status
 
     def _announce(self, watched: Watched, kill: OOMKill) -> None:
+        with self.lock:
+            if not self._oom_events.take((watched.namespace, watched.name), self.clock().timestamp(), kill.count):
+                return  # counted in status; told in the next summary Event
         pod = self._pods_in.get(watched.namespace, {}).get(kill.pod_uid)
-        when = f"at {kill.finished_at}" if kill.finished_at else "while LeakWatch was not watching (inferred)"
+        if kill.inferred:
+            times = "once" if kill.count == 1 else f"{kill.count} times"
+            when = f"{times} while LeakWatch was not watching (inferred from its restartCount)"
+        else:
+            when = f"at {kill.finished_at}"
         message = f"container {kill.container} of pod {kill.pod_name} (version {kill.version}) was OOMKilled {when}"
         key = f"{kill.pod_uid}/{kill.container}/{kill.finished_at or f'inferred-{kill.restart_count}'}"
         if pod is not None and pod.owner is not None:
@@ -477,6 +509,29 @@ class Accountant:
             message=f"{kill.workload}: {message}",
         )
 
+    def _announce_held_back(self) -> None:
+        """One Event per LeakWatch for the OOMKills its Event budget held back."""
+        with self.lock:
+            now = self.clock()
+            due = [(self.watched.get(key), n) for key, n in self._oom_events.due(now.timestamp()).items()]
+        for watched, held in due:
+            if watched is None:
+                continue
+            kills = "OOMKill was" if held == 1 else "OOMKills were"
+            message = (
+                f"{held} more {kills} counted but not announced one by one: at most {OOM_EVENTS_PER_MINUTE} "
+                "OOMKill Events per LeakWatch per minute. status.versions holds every count."
+            )
+            _logged(
+                functools.partial(
+                    self.events.post,
+                    ObjectRef(API_VERSION, "LeakWatch", watched.namespace, watched.name, watched.uid),
+                    key=f"oom-summary/{now.timestamp():.0f}",
+                    reason="OOMKilled",
+                    message=message,
+                )
+            )
+
     def snapshot(self) -> list[Watched]:
         """The watched LeakWatches, for readers in other threads (metrics, the analyser)."""
         with self.lock:
@@ -488,6 +543,13 @@ def _logged(announce: Announcement) -> None:
         announce()
     except Exception:  # the status holds what the Event would say; losing an Event loses no count
         log.exception("an Event was not posted")
+
+
+def _parse_time(ts: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
+    except ValueError:
+        return None
 
 
 def _owner_api_version(kind: str) -> str:

@@ -92,6 +92,7 @@ async def reconcile_spec(
         int(meta.get("generation") or 0),
         dict(spec),
         dict(status),
+        meta.get("creationTimestamp"),
     )
     metrics.RECONCILES.labels(result="ok" if usable else "invalid").inc()
     _publish_ready_gauge(accountant)
