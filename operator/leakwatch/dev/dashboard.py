@@ -134,6 +134,7 @@ GROWTH = f"max by ({BY_VERSION}) ({versioned('leakwatch_memory_growth_bytes_per_
 TIME_TO_OOM = f"min by ({BY_VERSION}) ({versioned('leakwatch_time_to_oom_seconds')})"
 OOM_KILLS = increase_by(BY_VERSION, versioned("leakwatch_oom_kills_total"), "$__rate_interval")
 OOM_KILLS_IN_RANGE = f"round({increase_by(BY_VERSION, versioned('leakwatch_oom_kills_total'), '$__range')})"
+OOM_KILLS_IN_WINDOW = f"max by ({BY_VERSION}) ({versioned('leakwatch_oom_kills_in_window')})"
 RECOMMENDATIONS = (
     "max by (namespace, leakwatch, workload, action, from_version, to_version) "
     f"({versioned('leakwatch_recommendation_info')}) == 1"
@@ -311,9 +312,13 @@ def analysis_panels() -> list[cogbuilder.Builder[dashboard_models.Panel]]:
     kills_in_range = (
         bargauge.Panel()
         .title("OOMKills in the time range")
-        .description("OOMKills per version within the dashboard's time range.")
+        .description(
+            "OOMKills per version within the dashboard's time range, and within the LeakWatch's "
+            "oom.window: the count oom.threshold is compared with."
+        )
         .datasource(DATASOURCE)
         .with_target(query(OOM_KILLS_IN_RANGE, "{{workload}} {{version}}", instant=True))
+        .with_target(query(OOM_KILLS_IN_WINDOW, "{{workload}} {{version}} in oom.window", ref="B", instant=True))
         .unit("short")
         .decimals(0)
         .min(0)
