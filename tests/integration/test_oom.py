@@ -228,6 +228,25 @@ def test_pod_without_a_version_is_unknown_with_a_warning_condition(
     assert wait_for(lambda: scenario.metric()) == {("unknown", scenario.app): 1.0}
 
 
+def test_long_versions_are_never_merged_into_one(scenario: Scenario) -> None:
+    # Two 70-character image tags that differ only after character 64: cut, they would be one
+    # version holding both kills.
+    first, second = "2025.07.3-" + "a" * 59 + "1", "2025.07.3-" + "a" * 59 + "2"
+    scenario.pod("a", first, rs_hash="aaaaa")
+    scenario.pod("b", second, rs_hash="bbbbb")
+    scenario.kubelet("a", restarts=1, last_oom_at="2026-11-25T01:00:00Z")
+    scenario.kubelet("b", restarts=1, last_oom_at="2026-11-25T02:00:00Z")
+    wait_for(
+        lambda: sorted(scenario.kills().values()) == [(1, 0), (1, 0)], what=f"two versions, have {scenario.kills()}"
+    )
+    kept = sorted(scenario.kills())
+    assert all(len(v) == 64 and v.startswith("2025.07.3-aaa") for v in kept) and kept[0] != kept[1]
+    assert sorted(wait_for(lambda: scenario.metric())) == [(v, scenario.app) for v in kept]
+    condition = {c["type"]: c for c in scenario.status()["conditions"]}["VersionsResolved"]
+    assert (condition["status"], condition["reason"]) == ("True", "VersionsShortened")
+    assert "70-character version" in condition["message"] and kept[0] in condition["message"]
+
+
 def rfc3339_ago(**ago: float) -> str:
     return (datetime.now(UTC) - timedelta(**ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
 

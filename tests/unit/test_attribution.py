@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from leakwatch.api.leakwatch import VersionSource
-from leakwatch.core.attribution import UNKNOWN, image_tag, read_version
+from leakwatch.core.attribution import MAX_VERSION_LENGTH, UNKNOWN, VersionReading, image_tag, read_version
 from leakwatch.core.pods import ContainerSpec, PodInfo
 
 POD = PodInfo(
@@ -65,3 +65,34 @@ def test_missing_versions_are_unknown_with_a_reason(source: dict[str, str], prob
 def test_watched_containers_choose_the_default_container() -> None:
     reading = read_version(POD, VersionSource.model_validate({"source": "ImageTag"}), ["proxy"])
     assert reading.version == UNKNOWN
+
+
+def _annotated(version: str) -> PodInfo:
+    return PodInfo(namespace="shop", name="p", uid="u", annotations={"v": version})
+
+
+BY_ANNOTATION = VersionSource.model_validate({"source": "Annotation", "key": "v"})
+
+
+def test_long_versions_sharing_a_prefix_stay_distinct_and_bounded() -> None:
+    # Image tags may be 128 characters; a cut at 64 would merge these two and their OOMKills.
+    first, second = "2025.07.3-" + "a" * 60, "2025.07.3-" + "a" * 59 + "b"
+    readings = [read_version(_annotated(v), BY_ANNOTATION, []) for v in (first, second)]
+    assert readings[0].version != readings[1].version
+    for reading, read in zip(readings, (first, second), strict=True):
+        assert len(reading.version) == MAX_VERSION_LENGTH
+        assert reading.version.startswith("2025.07.3-aaaa") and reading.shortened_from == read
+    assert read_version(_annotated(first), BY_ANNOTATION, []).version == readings[0].version  # stable
+
+
+def test_a_version_that_fits_is_kept_as_read() -> None:
+    version = "v" * MAX_VERSION_LENGTH
+    assert read_version(_annotated(version), BY_ANNOTATION, []) == VersionReading(version)
+
+
+@pytest.mark.parametrize("hidden", ["\n", "\r", "\t", "\u202e", "\u2066", "\u200b", "\x00", "\x7f", "\u2028"])
+def test_versions_with_unprintable_characters_are_refused(hidden: str) -> None:
+    reading = read_version(_annotated(f"3.1{hidden}.2"), BY_ANNOTATION, [])
+    assert reading.version == UNKNOWN
+    assert reading.problem is not None and f"U+{ord(hidden):04X}" in reading.problem
+    assert hidden not in reading.problem

@@ -3,6 +3,7 @@ an environment variable, optionally cut out by a bounded RE2 regex."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from leakwatch.api.leakwatch import VersionSource
@@ -11,12 +12,30 @@ from leakwatch.core.pods import ContainerSpec, PodInfo
 
 UNKNOWN = "unknown"
 MAX_VERSION_LENGTH = 64  # versions become metric labels: keep them bounded
+_HASH_DIGITS = 8
 
 
 @dataclass(frozen=True)
 class VersionReading:
     version: str
     problem: str | None = None  # why the version is unknown, for a warning condition
+    shortened_from: str | None = None  # the version as read, when it was too long to keep
+
+
+def bounded_version(version: str) -> str:
+    """`version` if it fits in MAX_VERSION_LENGTH, else its head, "~" and a hash of all of it.
+
+    Cutting alone would merge two long versions that share a prefix, and their kills with them;
+    the hash keeps distinct versions distinct and the head keeps them readable."""
+    if len(version) <= MAX_VERSION_LENGTH:
+        return version
+    digest = hashlib.sha256(version.encode()).hexdigest()[:_HASH_DIGITS]
+    return f"{version[: MAX_VERSION_LENGTH - _HASH_DIGITS - 1]}~{digest}"
+
+
+def _unprintable(text: str) -> str | None:
+    """The first character a person could not see or that reorders text (control, bidi, line breaks)."""
+    return next((c for c in text if not c.isprintable()), None)
 
 
 def image_tag(image: str) -> str | None:
@@ -59,4 +78,10 @@ def read_version(pod: PodInfo, source: VersionSource, watched_containers: list[s
     version = extract(source.regex, raw)
     if not version:
         return VersionReading(UNKNOWN, f"regex {source.regex!r} does not match {where} {raw[:80]!r} of pod {pod.name}")
-    return VersionReading(version[:MAX_VERSION_LENGTH])
+    hidden = _unprintable(version)
+    if hidden is not None:
+        return VersionReading(
+            UNKNOWN, f"{where} of pod {pod.name} holds the unprintable character U+{ord(hidden):04X}: not a version"
+        )
+    kept = bounded_version(version)
+    return VersionReading(kept, shortened_from=version if kept != version else None)

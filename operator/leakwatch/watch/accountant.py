@@ -26,7 +26,7 @@ from leakwatch.api import API_VERSION
 from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.api.common import parse_duration
 from leakwatch.api.leakwatch import LeakWatchSpec, OOMSpec
-from leakwatch.core.attribution import UNKNOWN, read_version
+from leakwatch.core.attribution import MAX_VERSION_LENGTH, UNKNOWN, VersionReading, read_version
 from leakwatch.core.conditions import DEGRADED, ROLLBACK_RECOMMENDED, ConditionUpdate, merge_conditions, rfc3339
 from leakwatch.core.decide import Decision, recommendation_status
 from leakwatch.core.oom import Ledger, OOMKill
@@ -54,7 +54,8 @@ class Watched:
     spec: LeakWatchSpec | None
     ledger: Ledger
     conditions: list[dict[str, Any]]
-    version_problems: dict[str, str] = field(default_factory=dict)  # pod uid -> why its version is unknown
+    # pod uid -> its version reading, kept only when the version is unknown or was shortened
+    version_notes: dict[str, VersionReading] = field(default_factory=dict)
     # The last successful analysis; kept as it is while Prometheus is unreachable, so missing data
     # never flips a verdict.
     analysis: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -379,9 +380,9 @@ class Accountant:
                 in_namespace[pod.uid] = pod
             for watched in self._watching(pod.namespace):
                 if pod.uid in watched.ledger.pods or watched.selects(pod):
-                    before = watched.ledger.pod_progress(pod.uid), watched.version_problems.get(pod.uid)
+                    before = watched.ledger.pod_progress(pod.uid), watched.version_notes.get(pod.uid)
                     kills = self._account(watched, pod)
-                    after = watched.ledger.pod_progress(pod.uid), watched.version_problems.get(pod.uid)
+                    after = watched.ledger.pod_progress(pod.uid), watched.version_notes.get(pod.uid)
                     if kills or before != after:
                         self._publish(watched, kills)
 
@@ -416,7 +417,7 @@ class Accountant:
         gone = [uid for uid in watched.ledger.pods if uid not in alive]
         for uid in gone:
             watched.ledger.forget(uid, self.clock())
-            watched.version_problems.pop(uid, None)
+            watched.version_notes.pop(uid, None)
         return bool(gone)
 
     def _account(self, watched: Watched, pod: PodInfo) -> list[OOMKill]:
@@ -424,13 +425,13 @@ class Accountant:
         if pod.deleted or not watched.selects(pod):
             # Gone, or relabelled out of the selector: its lifetime so far still counts.
             watched.ledger.forget(pod.uid, self.clock())
-            watched.version_problems.pop(pod.uid, None)
+            watched.version_notes.pop(pod.uid, None)
             return []
         reading = read_version(pod, watched.spec.version, watched.spec.containers)
-        if reading.problem:
-            watched.version_problems[pod.uid] = reading.problem
+        if reading.problem or reading.shortened_from:
+            watched.version_notes[pod.uid] = reading
         else:
-            watched.version_problems.pop(pod.uid, None)
+            watched.version_notes.pop(pod.uid, None)
         return watched.ledger.observe(
             pod,
             version=reading.version,
@@ -447,14 +448,25 @@ class Accountant:
         )
 
     def _version_condition(self, watched: Watched) -> ConditionUpdate:
-        problems = watched.version_problems
-        if not problems:
-            return ConditionUpdate(VERSIONS_RESOLVED, "True", "AllVersionsKnown", "every watched pod has a version")
-        first = next(iter(problems.values()))
-        more = f" (and {len(problems) - 1} more pods)" if len(problems) > 1 else ""
-        return ConditionUpdate(
-            VERSIONS_RESOLVED, "False", "VersionUnknown", f"{first}{more}; counted as version {UNKNOWN}"
-        )
+        problems = [r.problem for r in watched.version_notes.values() if r.problem]
+        if problems:
+            more = f" (and {len(problems) - 1} more pods)" if len(problems) > 1 else ""
+            return ConditionUpdate(
+                VERSIONS_RESOLVED, "False", "VersionUnknown", f"{problems[0]}{more}; counted as version {UNKNOWN}"
+            )
+        shortened = sorted({(r.version, r.shortened_from) for r in watched.version_notes.values() if r.shortened_from})
+        if shortened:
+            kept, read = shortened[0]
+            more = f" (and {len(shortened) - 1} more)" if len(shortened) > 1 else ""
+            return ConditionUpdate(
+                VERSIONS_RESOLVED,
+                "True",
+                "VersionsShortened",
+                f"every watched pod has a version; {len(read)}-character version {read[:80]!r}{more} is longer "
+                f"than {MAX_VERSION_LENGTH} characters and is kept as {kept!r} (its head and a hash, so distinct "
+                "versions stay distinct)",
+            )
+        return ConditionUpdate(VERSIONS_RESOLVED, "True", "AllVersionsKnown", "every watched pod has a version")
 
     def _publish(self, watched: Watched, kills: Sequence[OOMKill] = (), later: Sequence[Announcement] = ()) -> None:
         """Mark the status for writing; the kills' Events (and `later`) follow once it is written."""
