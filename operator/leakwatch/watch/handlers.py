@@ -113,10 +113,13 @@ def follow_advisory(
     memo.accountant.set_advisory(name, parsed)
 
 
-@kopf.on.delete(GROUP, "leakwatches", optional=True)
-def forget(meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> None:
-    memo.accountant.forget(meta["namespace"], meta["name"])
-    _publish_ready_gauge(memo.accountant)
+@kopf.on.event(GROUP, "leakwatches")
+def forget_deleted(type: str | None, meta: kopf.Meta, uid: str, memo: kopf.Memo, **_: Any) -> None:
+    # The watch event, not @kopf.on.delete(optional=True): without a finalizer kopf calls no
+    # deletion handler for an object that is already gone, and its metrics would stay published.
+    if type == "DELETED" and "accountant" in memo:
+        memo.accountant.forget(meta["namespace"], meta["name"], uid)
+        _publish_ready_gauge(memo.accountant)
 
 
 def _publish_ready_gauge(accountant: Accountant) -> None:
