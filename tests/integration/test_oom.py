@@ -7,6 +7,7 @@ restarted mid-way to show that the ledger kept in the cluster neither loses nor 
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -226,6 +227,46 @@ def test_pod_without_a_version_is_unknown_with_a_warning_condition(
     assert "has no label version" in conditions["VersionsResolved"]["message"]
     assert conditions["Ready"]["status"] == "True"
     assert wait_for(lambda: scenario.metric()) == {("unknown", scenario.app): 1.0}
+
+
+def oom_kills_of(operator: OperatorProcess, workload: str) -> dict[str, float]:
+    """leakwatch_oom_kills_total of one workload, per LeakWatch that publishes it."""
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(operator.get("/metrics")):
+        for sample in family.samples:
+            if sample.name == "leakwatch_oom_kills_total" and sample.labels["workload"] == workload:
+                found[sample.labels["leakwatch"]] = found.get(sample.labels["leakwatch"], 0) + sample.value
+    return found
+
+
+def test_two_leakwatches_on_one_pod_count_its_oomkill_once_in_metrics(
+    core_v1: client.CoreV1Api, custom_objects: client.CustomObjectsApi, oom_operator: OperatorProcess
+) -> None:
+    first = Scenario(core_v1, custom_objects, oom_operator)
+    second = Scenario(core_v1, custom_objects, oom_operator, create=False)
+    second.app, second.name = first.app, f"{first.app}-second"
+    time.sleep(1.1)  # creationTimestamp counts seconds: the first must be the older
+    second.create_leakwatch()
+    first.pod("a", "3.1.2")
+    first.kubelet("a", restarts=1, last_oom_at=rfc3339_ago(seconds=0))
+    first.wait_kills({"3.1.2": (1, 0)})
+    second.wait_kills({"3.1.2": (1, 0)})  # each status counts what its threshold judges
+
+    def overlapping(scenario: Scenario) -> dict[str, Any]:
+        return next(c for c in scenario.status()["conditions"] if c["type"] == "Overlapping")
+
+    wait_for(lambda: overlapping(second)["status"] == "True", what="the overlap reported")
+    assert wait_for(lambda: oom_kills_of(oom_operator, first.app)) == {first.name: 1.0}
+    for scenario in (first, second):
+        condition = overlapping(scenario)
+        assert (condition["status"], condition["reason"]) == ("True", "SharedPods")
+        assert condition["message"].startswith("1 of its pods are also selected by LeakWatch")
+    assert f"under {first.name} (the oldest" in overlapping(second)["message"]
+
+    # The first goes: the second's counter is the one that counts now, and it overlaps nobody.
+    custom_objects.delete_namespaced_custom_object(GROUP, VERSION, WATCHED, "leakwatches", first.name)
+    wait_for(lambda: oom_kills_of(oom_operator, first.app) == {second.name: 1.0}, what="the second to publish")
+    wait_for(lambda: overlapping(second)["status"] == "False", what="the overlap to end")
 
 
 def test_long_versions_are_never_merged_into_one(scenario: Scenario) -> None:

@@ -20,12 +20,17 @@ pytestmark = pytest.mark.cluster
 GROUP, VERSION = "leakwatch.io", "v1alpha1"
 REPO = Path(__file__).resolve().parents[2]
 NS = "shop"
+TWIN = "checkout-api-twin"  # a second LeakWatch on the same pods, created after the first
 
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStory]:
     with LocalStory(tmp_path_factory.mktemp("story")) as local:
         local.deploy("3.0.10")
+        twin = {**local.leakwatch(), "metadata": {"name": TWIN}}
+        twin.pop("status", None)
+        time.sleep(1.1)  # creationTimestamp counts seconds: the twin must be the younger
+        local.custom.create_namespaced_custom_object(GROUP, VERSION, NS, "leakwatches", twin)
         yield local
 
 
@@ -66,7 +71,7 @@ def test_rollout_of_the_leaky_version_gets_a_rollback_then_an_upgrade_with_the_a
         s.labels
         for family in text_string_to_metric_families(story.operator.get("/metrics"))
         for s in family.samples
-        if s.name == "leakwatch_recommendation_info" and s.value == 1
+        if s.name == "leakwatch_recommendation_info" and s.value == 1 and s.labels["leakwatch"] != TWIN
     ]
     assert info == [
         {
@@ -90,7 +95,9 @@ def test_rollout_of_the_leaky_version_gets_a_rollback_then_an_upgrade_with_the_a
     assert "fixes jooby#3453" in rec["summary"] and "or roll back to 3.0.10" in rec["summary"]
     # A recommendation is announced when it changes, not on every cycle.
     time.sleep(5)
-    upgrades = [e for e in story.events("LeakWatch") if e.reason == "UpgradeRecommended"]
+    upgrades = [
+        e for e in story.events("LeakWatch") if e.reason == "UpgradeRecommended" and e.involved_object.name != TWIN
+    ]
     assert len(upgrades) == 1
 
 
@@ -99,17 +106,27 @@ def image(story: LocalStory) -> str:
     return str(deployment.spec.template.spec.containers[0].image).rsplit(":", 1)[1]
 
 
-def last_action(story: LocalStory) -> dict[str, Any]:
-    return dict(story.leakwatch().get("status", {}).get("lastAction") or {})
+def last_action(story: LocalStory, name: str = "checkout-api") -> dict[str, Any]:
+    obj: Any = story.custom.get_namespaced_custom_object(GROUP, VERSION, NS, "leakwatches", name)
+    return dict(obj.get("status", {}).get("lastAction") or {})
 
 
 def test_auto_rollback_waits_for_a_paused_workload_acts_once_and_honours_cooldown_and_gitops(story: LocalStory) -> None:
     assert image(story) == "3.1.2"
     story.apps.patch_namespaced_deployment("checkout-api", NS, {"spec": {"paused": True}})
-    story.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, NS, "leakwatches", "checkout-api", {"spec": {"action": {"mode": "Auto", "cooldown": "1h"}}}
-    )
+    for name in ("checkout-api", TWIN):  # two Auto LeakWatches on one Deployment: only the first acts
+        story.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, NS, "leakwatches", name, {"spec": {"action": {"mode": "Auto", "cooldown": "1h"}}}
+        )
     wait_for(lambda: last_action(story).get("reason") == "WorkloadPaused", timeout=60, what="a paused skip")
+    twin = wait_for(
+        lambda: (a := last_action(story, TWIN)).get("reason") == "AnotherLeakWatchActs" and a,
+        timeout=60,
+        what="the twin to stand aside",
+    )
+    assert (
+        twin["message"] == "LeakWatch checkout-api also selects checkout-api in Auto mode and came first: only it acts"
+    )
     assert image(story) == "3.1.2"
     wait_for(
         lambda: any(e.reason == "AutoRollbackWorkloadPaused" for e in story.events("Deployment")),
@@ -136,6 +153,7 @@ def test_auto_rollback_waits_for_a_paused_workload_acts_once_and_honours_cooldow
     )
     assert skipped["actedAt"] == done["actedAt"]
     assert image(story) == "3.1.2"
+    assert last_action(story, TWIN)["reason"] == "AnotherLeakWatchActs"  # its own cooldown never started
 
     # Managed by Argo CD: skipped even once the cooldown is over, unless allowed.
     story.apps.patch_namespaced_deployment(

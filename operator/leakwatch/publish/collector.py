@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from leakwatch.core.overlap import counted_elsewhere, first_come
+
 if TYPE_CHECKING:
     from leakwatch.watch.accountant import Accountant
 
@@ -61,13 +63,23 @@ class LeakWatchCollector(Collector):
             labels=["namespace", "leakwatch", "workload", "action", "from_version", "to_version"],
         )
         with self.accountant.lock:
-            for watched in self.accountant.watched.values():
+            # Oldest first, so of LeakWatches sharing pods the first publishes their OOMKills.
+            everyone = sorted(
+                self.accountant.watched.values(), key=lambda w: (w.namespace, first_come(w.created_at, w.name))
+            )
+            published: dict[tuple[str, str, str, str], list[str]] = {}  # (namespace, key) -> LeakWatches
+            for watched in everyone:
                 ns, name, ledger = watched.namespace, watched.name, watched.ledger
-                for (workload, container, version), count in sorted(ledger.oom_counts().items()):
-                    kills.add_metric([ns, name, workload, container, version], count)
                 window = watched.oom_window_seconds
-                for (workload, container, version), count in sorted(ledger.oom_window_counts(now, window).items()):
-                    kills_in_window.add_metric([ns, name, workload, container, version], count)
+                in_window = ledger.oom_window_counts(now, window)
+                for (workload, container, version), count in sorted(ledger.oom_counts().items()):
+                    earlier = published.setdefault((ns, workload, container, version), [])
+                    if counted_elsewhere(watched.overlap, earlier):
+                        continue
+                    earlier.append(name)
+                    labels = [ns, name, workload, container, version]
+                    kills.add_metric(labels, count)
+                    kills_in_window.add_metric(labels, in_window.get((workload, container, version), 0))
                 for version, record in sorted(ledger.versions.items()):
                     labels = [ns, name, record.workload or name, version]
                     pod_seconds.add_metric(labels, ledger.pod_seconds(version, now))

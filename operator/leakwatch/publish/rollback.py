@@ -36,8 +36,11 @@ class Rollbacks:
         decision: Decision,
         spec: LeakWatchSpec,
         previous: dict[str, Any] | None,
+        acts_instead: str | None = None,
     ) -> dict[str, Any] | None:
-        """Roll back if the plan allows; return the status.lastAction entry (None: nothing to do)."""
+        """Roll back if the plan allows; return the status.lastAction entry (None: nothing to do).
+        `acts_instead` names the LeakWatch in Auto mode that came first to this workload: one actor
+        per workload, or two cooldowns would let two LeakWatches act."""
         if spec.action.mode != "Auto" or not decision.rollback_to or not spec.action.cooldown:
             return None
         now = datetime.now(UTC)
@@ -49,6 +52,9 @@ class Rollbacks:
             "time": rfc3339(now),
             "actedAt": acted_at,
         }
+        if acts_instead is not None:
+            message = f"LeakWatch {acts_instead} also selects {workload} in Auto mode and came first: only it acts"
+            return {**entry, "reason": "AnotherLeakWatchActs", "message": message}
         try:
             deployment = self._json(self.apps.read_namespaced_deployment(workload, namespace, _preload_content=False))
             owned = self._json(self.apps.list_namespaced_replica_set(namespace, _preload_content=False))["items"]

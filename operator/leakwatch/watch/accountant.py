@@ -30,6 +30,7 @@ from leakwatch.core.attribution import MAX_VERSION_LENGTH, UNKNOWN, VersionReadi
 from leakwatch.core.conditions import DEGRADED, ROLLBACK_RECOMMENDED, ConditionUpdate, merge_conditions, rfc3339
 from leakwatch.core.decide import Decision, recommendation_status
 from leakwatch.core.oom import Ledger, OOMKill
+from leakwatch.core.overlap import Claim, Overlap, auto_actor, overlap_condition, overlaps
 from leakwatch.core.pods import PodInfo
 from leakwatch.core.summary import ledger_status
 from leakwatch.core.validation import parse_spec
@@ -64,6 +65,7 @@ class Watched:
     recommendation: dict[str, Any] | None = None
     last_action: dict[str, Any] | None = None
     created_at: datetime | None = None  # pods that ran before it bring history, not new OOMKills
+    overlap: Overlap = field(default_factory=Overlap)  # other LeakWatches selecting its pods
 
     @property
     def oom_window_seconds(self) -> float:
@@ -71,6 +73,11 @@ class Watched:
 
     def selects(self, pod: PodInfo) -> bool:
         return self.spec is not None and pod.namespace == self.namespace and self.spec.selector.matches(pod.labels)
+
+    def claim(self) -> Claim:
+        pods = self.ledger.pods
+        auto = self.spec is not None and self.spec.action.mode == "Auto"
+        return Claim(self.name, self.created_at, frozenset(pods), frozenset(p.workload for p in pods.values()), auto)
 
 
 @dataclass(frozen=True)
@@ -265,6 +272,7 @@ class Accountant:
                 if self._is_synced(namespace):
                     self._prune(watched)
             self._publish(watched, kills)
+            self._refresh_overlaps(namespace)
             return parsed is not None
 
     def record_analysis(
@@ -366,9 +374,17 @@ class Accountant:
             else:
                 self.advisories[name] = spec
 
-    def forget(self, namespace: str, name: str) -> None:
+    def forget(self, namespace: str, name: str, uid: str) -> None:
         with self.lock:
-            self._drop((namespace, name))
+            watched = self.watched.get((namespace, name))
+            if watched is not None and watched.uid == uid:  # not a new LeakWatch of the same name
+                self._drop((namespace, name))
+                self._refresh_overlaps(namespace)
+
+    def auto_actor(self, namespace: str, workload: str) -> str | None:
+        """The one LeakWatch of `namespace` whose Auto mode may act on `workload`."""
+        with self.lock:
+            return auto_actor((w.claim() for w in self._watching(namespace)), workload)
 
     # --- pods (from the pod watch threads) -----------------------------------------------------------
     def on_pod(self, pod: PodInfo) -> None:
@@ -378,20 +394,29 @@ class Accountant:
                 in_namespace.pop(pod.uid, None)
             else:
                 in_namespace[pod.uid] = pod
+            joined_or_left = False
             for watched in self._watching(pod.namespace):
                 if pod.uid in watched.ledger.pods or watched.selects(pod):
+                    was_member = pod.uid in watched.ledger.pods
                     before = watched.ledger.pod_progress(pod.uid), watched.version_notes.get(pod.uid)
                     kills = self._account(watched, pod)
                     after = watched.ledger.pod_progress(pod.uid), watched.version_notes.get(pod.uid)
+                    joined_or_left |= was_member != (pod.uid in watched.ledger.pods)
                     if kills or before != after:
                         self._publish(watched, kills)
+            if joined_or_left:
+                self._refresh_overlaps(pod.namespace)
 
     def on_synced(self, namespace: str | None, uids: set[str]) -> None:
         with self.lock:
             self.synced.add(namespace)
+            pruned = set()
             for watched in list(self.watched.values()):
                 if (namespace is None or watched.namespace == namespace) and self._prune(watched):
                     self._publish(watched)
+                    pruned.add(watched.namespace)
+            for where in pruned:
+                self._refresh_overlaps(where)
 
     # --- internals ------------------------------------------------------------------------------------
     def _is_synced(self, namespace: str) -> bool:
@@ -442,6 +467,15 @@ class Accountant:
             watching_since=watched.created_at,
         )
 
+    def _refresh_overlaps(self, namespace: str) -> None:
+        """Recompute which LeakWatches of `namespace` share pods; republish those whose overlap changed."""
+        watching = self._watching(namespace)
+        found = overlaps(w.claim() for w in watching)
+        for watched in watching:
+            if found[watched.name] != watched.overlap:
+                watched.overlap = found[watched.name]
+                self._publish(watched)
+
     def _set_conditions(self, watched: Watched, updates: list[ConditionUpdate]) -> None:
         watched.conditions = merge_conditions(
             watched.conditions, updates, generation=watched.generation, now=self.clock()
@@ -480,7 +514,9 @@ class Accountant:
 
     def _status(self, watched: Watched) -> dict[str, Any]:
         if watched.spec is not None:
-            self._set_conditions(watched, [self._version_condition(watched)])
+            self._set_conditions(
+                watched, [self._version_condition(watched), overlap_condition(watched.name, watched.overlap)]
+            )
         status = {
             "observedGeneration": watched.generation,
             "conditions": watched.conditions,

@@ -113,12 +113,14 @@ class Analyser:
             AnalysisOutcome(assessment.status_rows(), fields, leak, decision, workload),
         )
         if self.rollbacks is not None:
+            actor = self.accountant.auto_actor(watched.namespace, workload)
             entry = self.rollbacks.attempt(
                 namespace=watched.namespace,
                 workload=workload,
                 decision=decision,
                 spec=spec,
                 previous=watched.last_action,
+                acts_instead=actor if actor != watched.name else None,
             )
             if entry is not None:
                 self.accountant.record_action(watched.namespace, watched.name, watched.uid, entry)
