@@ -96,6 +96,20 @@ def test_a_window_past_the_sample_cap_is_refused_after_one_chunk(
     assert _queries_made() - before == 1
 
 
+def test_a_query_past_the_time_limit_is_a_timeout_not_an_outage(
+    prometheus: PrometheusServer, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Prometheus's own `timeout` stops the evaluation; a microsecond is over before it starts.
+    monkeypatch.setattr(sampler, "QUERY_TIMEOUT_SECONDS", 1e-6)
+    before = _queries_made()
+    with pytest.raises(sampler.PrometheusError, match="gave up on the query after 1e-06s") as refused:
+        sampler.PrometheusClient(prometheus.url).range_query(
+            f'container_memory_working_set_bytes{{namespace="{namespace}"}}', START, NOW, STEP
+        )
+    assert refused.value.reason == "QueryTimeout"
+    assert _queries_made() - before == 1  # a query that ran out of time is not retried as if Prometheus were away
+
+
 def test_a_slow_leak_is_called_from_a_fourteen_day_window(
     control_plane: ControlPlane,
     core_v1: client.CoreV1Api,

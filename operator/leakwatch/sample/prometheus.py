@@ -135,7 +135,7 @@ class PrometheusClient:
             "start": f"{chunk.start:.3f}",
             "end": f"{chunk.end:.3f}",
             "step": f"{step:g}",
-            "timeout": f"{QUERY_TIMEOUT_SECONDS}s",
+            "timeout": f"{QUERY_TIMEOUT_SECONDS:g}",  # seconds, as Prometheus reads a bare number
         }
         body = self._post("/api/v1/query_range", form)
         result: list[dict[str, Any]] = body["data"]["result"]
