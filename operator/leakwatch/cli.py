@@ -17,9 +17,11 @@ def _run(_: argparse.Namespace) -> int:
     import kopf
 
     from leakwatch.publish import metrics
-    from leakwatch.watch import handlers  # noqa: F401  (registers the handlers)
+    from leakwatch.watch import handlers  # registers the handlers
 
     settings = Settings()
+    if settings.peering_name is not None:
+        handlers.register_ownership()
     log_format = {
         "plain": kopf.LogFormat.PLAIN,
         "full": kopf.LogFormat.FULL,

@@ -26,6 +26,7 @@ class Journal:
         self.lock = threading.Lock()
         self.entries: list[tuple[str, str, Any]] = []
         self.messages: list[str] = []
+        self.patched: list[dict[str, Any]] = []  # every status written, whole
         self.failing = False
 
     def patch(self, namespace: str, name: str, status: dict[str, Any]) -> bool:
@@ -33,6 +34,7 @@ class Journal:
             raise ConnectionError("API server away")
         with self.lock:
             self.entries.append(("status", name, status["oomKills"]))
+            self.patched.append(status)
         return True
 
     def post(self, subject: ObjectRef, *, key: str, reason: str, message: str, warning: bool = True) -> bool:
@@ -169,3 +171,40 @@ def test_the_budget_admits_per_minute_and_sums_what_it_holds_back() -> None:
     assert budget.due(30) == {}  # one summary a minute
     assert budget.due(67) == {"lw": 1}
     assert budget.take("lw", 61) and budget.take("other", 61)
+
+
+def test_a_replica_that_does_not_own_a_leakwatch_writes_nothing_for_it(journal: Journal) -> None:
+    standby = Accountant(journal, journal, clock=lambda: NOW, active_by_default=False)
+    standby.apply_spec("shop", "checkout-api", "lw-uid", 1, SPEC, {})
+    standby.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))
+    assert standby.flush()
+    assert journal.entries == [] and standby.snapshot() == []
+    assert not standby.is_active("shop", "checkout-api", "lw-uid")
+
+
+def test_taking_ownership_starts_from_the_status_in_the_cluster(journal: Journal) -> None:
+    replica = Accountant(journal, journal, clock=lambda: NOW, active_by_default=False)
+    replica.apply_spec("shop", "checkout-api", "lw-uid", 1, SPEC, {})
+    replica.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))  # counted in memory only
+    # Meanwhile the active replica counted that kill and wrote it; this one now takes over.
+    active = Accountant(journal, journal, clock=lambda: NOW)
+    active.apply_spec("shop", "checkout-api", "lw-uid", 1, SPEC, {})
+    active.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))
+    assert active.flush()
+    written = journal.patched[-1]
+    journal.entries.clear()
+    replica.apply_spec("shop", "checkout-api", "lw-uid", 2, SPEC, written, activate=True)
+    replica.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))
+    assert replica.flush()
+    assert journal.kinds() == ["status"] and journal.entries[0][2] == 1  # the kill once, no Event again
+    assert replica.is_active("shop", "checkout-api", "lw-uid")
+
+
+def test_losing_ownership_drops_pending_writes(accountant: Accountant, journal: Journal) -> None:
+    accountant.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))
+    accountant.deactivate("shop", "checkout-api", "lw-uid")
+    assert accountant.flush()
+    assert journal.entries == []
+    accountant.on_pod(pod("a", restarts=2, oom_at="2026-11-25T11:30:00Z"))
+    assert accountant.flush()
+    assert journal.entries == []

@@ -64,8 +64,10 @@ class LeakWatchCollector(Collector):
         )
         with self.accountant.lock:
             # Oldest first, so of LeakWatches sharing pods the first publishes their OOMKills.
+            # Only what this replica owns: a paused replica's copies would count every OOMKill twice.
             everyone = sorted(
-                self.accountant.watched.values(), key=lambda w: (w.namespace, first_come(w.created_at, w.name))
+                (w for w in self.accountant.watched.values() if w.active),
+                key=lambda w: (w.namespace, first_come(w.created_at, w.name)),
             )
             published: dict[tuple[str, str, str, str], list[str]] = {}  # (namespace, key) -> LeakWatches
             for watched in everyone:

@@ -66,6 +66,10 @@ class Watched:
     last_action: dict[str, Any] | None = None
     created_at: datetime | None = None  # pods that ran before it bring history, not new OOMKills
     overlap: Overlap = field(default_factory=Overlap)  # other LeakWatches selecting its pods
+    # Whether this replica may write for it: status, Events, metrics, Auto actions. With kopf
+    # peering only while its ownership daemon runs; a paused replica keeps counting in memory
+    # and writes nothing.
+    active: bool = True
 
     @property
     def oom_window_seconds(self) -> float:
@@ -113,7 +117,11 @@ class Accountant:
         clock: Clock = lambda: datetime.now(UTC),
         workloads: WorkloadLookup | None = None,
         publishers: int = 4,
+        active_by_default: bool = True,
     ) -> None:
+        """`active_by_default` False: a LeakWatch is written for only between `apply_spec(...,
+        activate=True)` and `deactivate()` (kopf peering: while this replica owns it)."""
+        self.active_by_default = active_by_default
         self.status = status
         self.events = events
         self.workloads = workloads
@@ -205,6 +213,8 @@ class Accountant:
             watched, later = self._dirty.pop(key)
             urgent = key in self._urgent
             self._urgent.discard(key)
+            if not watched.active:
+                return True
             self._in_flight.add(key)
             status = self._status(watched)
         try:
@@ -240,12 +250,18 @@ class Accountant:
         spec: dict[str, Any],
         status: dict[str, Any],
         created: str | None = None,
+        activate: bool = False,
     ) -> bool:
         """Take a LeakWatch's (new) spec, account for its pods, write its status; True if the spec is usable.
-        `created` is its metadata.creationTimestamp."""
+        `created` is its metadata.creationTimestamp. `activate`: this replica owns it from now on,
+        so it is taken as the cluster has it (another replica may have counted and acted meanwhile),
+        not as this replica last saw it."""
         parsed, ready = parse_spec(spec)
         with self.lock:
             watched = self.watched.get((namespace, name))
+            if watched is not None and activate and not watched.active:
+                self._drop((namespace, name))
+                watched = None
             if watched is None or watched.uid != uid:
                 watched = Watched(
                     namespace,
@@ -258,6 +274,7 @@ class Accountant:
                     recommendation=status.get("recommendation"),
                     last_action=status.get("lastAction"),
                     created_at=_parse_time(created),
+                    active=activate or self.active_by_default,
                 )
                 self._add(watched)
             watched.spec, watched.generation = parsed, generation
@@ -373,6 +390,24 @@ class Accountant:
                 self.advisories.pop(name, None)
             else:
                 self.advisories[name] = spec
+
+    def deactivate(self, namespace: str, name: str, uid: str) -> None:
+        """This replica no longer owns the LeakWatch (paused, shutting down): write nothing more for
+        it, pending writes included; whoever owns it next starts from its status in the cluster."""
+        with self.lock:
+            watched = self.watched.get((namespace, name))
+            if watched is None or watched.uid != uid:
+                return
+            watched.active = False
+            key = (namespace, name)
+            self._dirty.pop(key, None)
+            self._urgent.discard(key)
+            self._oom_events.forget(key)
+
+    def is_active(self, namespace: str, name: str, uid: str) -> bool:
+        with self.lock:
+            watched = self.watched.get((namespace, name))
+            return watched is not None and watched.uid == uid and watched.active
 
     def forget(self, namespace: str, name: str, uid: str) -> None:
         with self.lock:
@@ -504,6 +539,8 @@ class Accountant:
 
     def _publish(self, watched: Watched, kills: Sequence[OOMKill] = (), later: Sequence[Announcement] = ()) -> None:
         """Mark the status for writing; the kills' Events (and `later`) follow once it is written."""
+        if not watched.active:
+            return
         key = (watched.namespace, watched.name)
         pending = self._dirty.setdefault(key, (watched, []))[1]
         pending += [functools.partial(self._announce, watched, kill) for kill in kills]
@@ -563,7 +600,7 @@ class Accountant:
             now = self.clock()
             due = [(self.watched.get(key), n) for key, n in self._oom_events.due(now.timestamp()).items()]
         for watched, held in due:
-            if watched is None:
+            if watched is None or not watched.active:
                 continue
             kills = "OOMKill was" if held == 1 else "OOMKills were"
             message = (
@@ -581,9 +618,9 @@ class Accountant:
             )
 
     def snapshot(self) -> list[Watched]:
-        """The watched LeakWatches, for readers in other threads (metrics, the analyser)."""
+        """The LeakWatches this replica writes for, for readers in other threads (metrics, the analyser)."""
         with self.lock:
-            return list(self.watched.values())
+            return [w for w in self.watched.values() if w.active]
 
 
 def _logged(announce: Announcement) -> None:

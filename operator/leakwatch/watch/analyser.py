@@ -112,7 +112,8 @@ class Analyser:
             watched.uid,
             AnalysisOutcome(assessment.status_rows(), fields, leak, decision, workload),
         )
-        if self.rollbacks is not None:
+        # Ownership can move while Prometheus answers: act only if this replica still owns it.
+        if self.rollbacks is not None and self.accountant.is_active(watched.namespace, watched.name, watched.uid):
             actor = self.accountant.auto_actor(watched.namespace, workload)
             entry = self.rollbacks.attempt(
                 namespace=watched.namespace,

@@ -46,7 +46,10 @@ def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     api = api_client()
     core = client.CoreV1Api(api)
     accountant = Accountant(
-        StatusWriter(client.CustomObjectsApi(api)), EventPoster(core), workloads=Workloads(client.AppsV1Api(api))
+        StatusWriter(client.CustomObjectsApi(api)),
+        EventPoster(core),
+        workloads=Workloads(client.AppsV1Api(api)),
+        active_by_default=config.peering_name is None,  # with peering: only while owning (own_while_active)
     )
     accountant.start()
     metrics.REGISTRY.register(LeakWatchCollector(accountant))
@@ -96,6 +99,47 @@ async def reconcile_spec(
     )
     metrics.RECONCILES.labels(result="ok" if usable else "invalid").inc()
     _publish_ready_gauge(accountant)
+
+
+async def own_while_active(
+    spec: kopf.Spec,
+    status: kopf.Status,
+    meta: kopf.Meta,
+    uid: str,
+    memo: kopf.Memo,
+    stopped: kopf.DaemonStopped,
+    **_: Any,
+) -> None:
+    """While this daemon runs, this replica owns the LeakWatch: writes its status and Events,
+    publishes its metrics, may act in Auto mode. kopf stops daemons when peering pauses the
+    replica, on deletion and on shutdown, and starts them again on resume with the object as it
+    is then, so the new owner starts from the current spec and status (counts, cooldown) rather
+    than from what it last saw. Registered only with peering (register_ownership)."""
+    accountant: Accountant = memo.accountant
+    namespace, name = meta["namespace"], meta["name"]
+    await asyncio.to_thread(
+        accountant.apply_spec,
+        namespace,
+        name,
+        uid,
+        int(meta.get("generation") or 0),
+        dict(spec),
+        dict(status),
+        meta.get("creationTimestamp"),
+        True,
+    )
+    log.info("this replica owns LeakWatch %s/%s", namespace, name)
+    await stopped.wait()
+    if stopped.reason is not None and stopped.reason & kopf.DaemonStoppingReason.OPERATOR_EXITING:
+        return  # still ours until the process ends: the cleanup handler writes what is pending
+    await asyncio.to_thread(accountant.deactivate, namespace, name, uid)
+    log.info("this replica no longer owns LeakWatch %s/%s (%s)", namespace, name, stopped.reason)
+
+
+def register_ownership() -> None:
+    """With kopf peering, each LeakWatch is owned through a kopf daemon. A daemon puts kopf's
+    finalizer on the LeakWatch, so standalone (one replica, nothing to pause) goes without."""
+    kopf.daemon(GROUP, "leakwatches", id="ownership", cancellation_timeout=30)(own_while_active)
 
 
 @kopf.on.event(GROUP, "leakadvisories")

@@ -1,0 +1,206 @@
+"""Two replicas of one operator sharing one kopf peering, on a real API server whose audit log
+says who wrote what. Each replica runs as its own ServiceAccount, so every write is attributed.
+
+kopf pauses the lower-priority replica: its own watch streams stop and its daemons are stopped.
+LeakWatch's threads (pod watch, publishers, analyser) are not kopf's, so what keeps a paused
+replica silent is the ownership daemon: while it does not run, the replica writes no status,
+posts no Event, exports no OOM counter and takes no Auto action.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client, config
+from prometheus_client.parser import text_string_to_metric_families
+
+from helpers import OperatorProcess, deployment_pod, kubelet_status, wait_for
+from leakwatch.api import GROUP, VERSION
+from leakwatch.dev.cluster import REPO_ROOT, ControlPlane
+
+pytestmark = pytest.mark.cluster
+NS, PEERING = "ha", "leakwatch"
+OPERATORS = "leakwatch-system"
+WRITES = {"create", "update", "patch", "delete"}
+
+
+class Audited:
+    def __init__(self, cp: ControlPlane, log: Path) -> None:
+        self.cp, self.log = cp, log
+        api = config.new_client_from_config(str(cp.kubeconfig))
+        self.core, self.custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+
+    def writes(self, account: str, since: datetime) -> Counter[str]:
+        """What ServiceAccount `account` wrote since `since`, by verb and resource."""
+        found: Counter[str] = Counter()
+        user = f"system:serviceaccount:{OPERATORS}:{account}"
+        for line in self.log.read_text().splitlines():
+            entry = json.loads(line)
+            if entry.get("user", {}).get("username") != user or entry.get("verb") not in WRITES:
+                continue
+            if entry.get("stage") != "ResponseComplete":
+                continue
+            when = datetime.fromisoformat(entry["requestReceivedTimestamp"].replace("Z", "+00:00"))
+            ref = entry.get("objectRef", {})
+            resource = ref.get("resource", "") + (f"/{ref['subresource']}" if ref.get("subresource") else "")
+            if when >= since and resource != "kopfpeerings":  # peering keep-alives are how they agree
+                found[f"{entry['verb']} {resource}"] += 1
+        return found
+
+    def status(self) -> dict[str, Any]:
+        obj = self.custom.get_namespaced_custom_object(GROUP, VERSION, NS, "leakwatches", "checkout-api")
+        return dict(obj.get("status") or {})
+
+    def kubelet(self, restarts: int, started: str) -> None:
+        """The pod's container after `restarts` OOMKills, the last one now."""
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        status = kubelet_status(restarts, now if restarts else None, started=started)
+        self.core.patch_namespaced_pod_status("checkout-api-0", NS, status)
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audited]:
+    workdir = tmp_path_factory.mktemp("ha")
+    policy = workdir / "audit-policy.yaml"
+    policy.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "audit.k8s.io/v1",
+                "kind": "Policy",
+                "omitStages": ["RequestReceived"],
+                "rules": [
+                    {"level": "Metadata", "userGroups": [f"system:serviceaccounts:{OPERATORS}"]},
+                    {"level": "None"},
+                ],
+            }
+        )
+    )
+    log = workdir / "audit.log"
+    audit = (f"--audit-policy-file={policy}", f"--audit-log-path={log}", "--audit-log-maxsize=0")
+    with ControlPlane(workdir=workdir / "cp", apiserver_args=audit) as cp:
+        cp.install_crds()
+        cp.install_crds(REPO_ROOT / "helm" / "leakwatch" / "crds" / "kopf")
+        yield Audited(cp, log)
+
+
+def replica(audited: Audited, name: str, priority: int, log_dir: Path) -> OperatorProcess:
+    api = config.new_client_from_config(str(audited.cp.kubeconfig))
+    client.CoreV1Api(api).create_namespaced_service_account(OPERATORS, {"metadata": {"name": name}})
+    client.RbacAuthorizationV1Api(api).create_cluster_role_binding(
+        {
+            "metadata": {"name": f"{name}-admin"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": OPERATORS}],
+        }
+    )
+    log_dir.mkdir()
+    process = OperatorProcess(
+        audited.cp, log_dir, [NS], kubeconfig=audited.cp.service_account_kubeconfig(OPERATORS, name)
+    )
+    process.extra_env = {
+        "LEAKWATCH_PEERING_NAME": PEERING,
+        "LEAKWATCH_PEERING_PRIORITY": str(priority),
+        "POD_ID": name,
+    }
+    return process
+
+
+def oom_counter(process: OperatorProcess) -> float | None:
+    samples = [
+        s.value
+        for family in text_string_to_metric_families(process.get("/metrics"))
+        for s in family.samples
+        if s.name == "leakwatch_oom_kills_total"
+    ]
+    return sum(samples) if samples else None
+
+
+def owns(process: OperatorProcess) -> bool:
+    log = process.log.read_text(errors="replace")
+    return log.rfind("this replica owns LeakWatch") > log.rfind("this replica no longer owns LeakWatch")
+
+
+def test_only_the_active_replica_writes_and_the_next_one_starts_from_the_current_spec(
+    audited: Audited, tmp_path: Path
+) -> None:
+    core, custom = audited.core, audited.custom
+    for namespace in (NS, OPERATORS):
+        core.create_namespace({"metadata": {"name": namespace}})
+    custom.create_namespaced_custom_object(
+        "kopf.dev", "v1", NS, "kopfpeerings", {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering",
+                                               "metadata": {"name": PEERING}}
+    )  # fmt: skip
+    wait_for(
+        lambda: core.list_namespaced_service_account(NS, field_selector="metadata.name=default").items,
+        what="the default ServiceAccount",
+    )
+    custom.create_namespaced_custom_object(
+        GROUP, VERSION, NS, "leakwatches", {"apiVersion": f"{GROUP}/{VERSION}", "kind": "LeakWatch",
+                                           "metadata": {"name": "checkout-api"},
+                                           "spec": {"selector": {"matchLabels": {"app": "checkout-api"}}}}
+    )  # fmt: skip
+    time.sleep(1.1)  # the pod starts after the LeakWatch exists, so its OOMKills are new, not history
+    started = core.create_namespaced_pod(NS, deployment_pod("checkout-api-0", "3.1.2")).metadata.creation_timestamp
+    started_at = started.strftime("%Y-%m-%dT%H:%M:%SZ")
+    audited.kubelet(0, started_at)
+
+    low = replica(audited, "leakwatch-b", 100, tmp_path / "b")
+    high = replica(audited, "leakwatch-a", 200, tmp_path / "a")
+    try:
+        low.start()
+        audited.kubelet(1, started_at)
+        wait_for(lambda: audited.status().get("oomKills") == 1, timeout=60, what="the first replica to count")
+
+        # A higher-priority replica joins: the first pauses and stops writing.
+        high.start()
+        wait_for(lambda: "Pausing operations in favour of" in low.log.read_text(), timeout=60, what="kopf to pause it")
+        wait_for(lambda: owns(high) and not owns(low), timeout=60, what="ownership to move to the new replica")
+        handover = datetime.now(UTC)
+        custom.patch_namespaced_custom_object(
+            GROUP, VERSION, NS, "leakwatches", "checkout-api", {"spec": {"oom": {"threshold": 3}}}
+        )
+        audited.kubelet(2, started_at)
+        wait_for(
+            lambda: (s := audited.status()).get("oomKills") == 2 and s.get("observedGeneration") == 2,
+            timeout=60,
+            what="the active replica to count and take the new spec",
+        )
+        time.sleep(5)  # the paused one's threads keep running: give them time to misbehave
+        assert oom_counter(low) is None  # a paused replica exports no copy of the counters
+        assert oom_counter(high) == 2
+        assert audited.writes("leakwatch-b", handover) == Counter(), "the paused replica wrote"
+        active = audited.writes("leakwatch-a", handover)
+        assert active["patch leakwatches/status"] >= 1 and active["create events"] >= 1, active
+
+        # The active one dies. The spec changes while nobody owns it; the survivor takes over
+        # with that spec (kopf re-lists on resume) and counts on from the status in the cluster.
+        high.kill()
+        died = datetime.now(UTC)
+        custom.patch_namespaced_custom_object(
+            GROUP, VERSION, NS, "leakwatches", "checkout-api", {"spec": {"oom": {"threshold": 4}}}
+        )
+        audited.kubelet(3, started_at)
+        wait_for(
+            lambda: (s := audited.status()).get("oomKills") == 3 and s.get("observedGeneration") == 3,
+            timeout=150,
+            what="the survivor to take over with the current spec",
+        )
+        took = (datetime.now(UTC) - died).total_seconds()
+        assert owns(low)
+        assert wait_for(lambda: oom_counter(low)) == 3
+        assert [v["oomKills"] for v in audited.status()["versions"]] == [3]  # none counted twice
+        oom_events = [e for e in core.list_namespaced_event(NS).items if e.reason == "OOMKilled"]
+        announced = Counter(e.message for e in oom_events if e.involved_object.kind == "LeakWatch")
+        assert all(n == 1 for n in announced.values()) and len(announced) == 3, announced
+        print(f"\nHA: the survivor owned the LeakWatch {took:.1f} s after the active replica was SIGKILLed")
+    finally:
+        high.stop()
+        low.stop()
