@@ -22,9 +22,12 @@ etcd_dir="$bindir/etcd-$ETCD_VERSION"
 kwok_dir="$bindir/kwok-$KWOK_VERSION"
 helm_dir="$bindir/helm-$HELM_VERSION"
 prometheus_dir="$bindir/prometheus-$PROMETHEUS_VERSION"
+alertmanager_dir="$bindir/alertmanager-$ALERTMANAGER_VERSION"
+operator_crds_dir="$bindir/prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION"
+dirs="$k8s_dir:$etcd_dir:$kwok_dir:$helm_dir:$prometheus_dir:$alertmanager_dir:$operator_crds_dir"
 
 if [[ "${1:-}" == "--print" ]]; then
-  echo "$k8s_dir:$etcd_dir:$kwok_dir:$helm_dir:$prometheus_dir"
+  echo "$dirs"
   exit 0
 fi
 
@@ -121,6 +124,41 @@ go_install() {  # name dir module@version
   GOBIN="$dir" go install -trimpath -ldflags "-s -w" "$mod"
 }
 
+build_alertmanager() {
+  # The module's ui/ embeds app/dist, which its release build makes with npm and the module zip
+  # leaves out, so `go install` fails. Build from a copy of the module with a placeholder page in
+  # app/dist: the HTTP API, which is all the tests use, is the same.
+  local out="$alertmanager_dir" work src
+  [[ -x "$out/alertmanager" && -x "$out/amtool" ]] && return 0
+  work=$(mktemp -d "$cache/alertmanager-build.XXXXXX")
+  trap 'chmod -R u+w "$work"; rm -rf "$work"' RETURN
+  log "alertmanager $ALERTMANAGER_VERSION in $work"
+  src=$(go mod download -json "github.com/prometheus/alertmanager@$ALERTMANAGER_VERSION" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  cp -r "$src" "$work/alertmanager"
+  chmod -R u+w "$work/alertmanager"
+  for ui in elm mantine; do
+    mkdir -p "$work/alertmanager/ui/app/dist/$ui"
+    echo '<p>UI not built (LeakWatch test build)</p>' > "$work/alertmanager/ui/app/dist/$ui/index.html"
+  done
+  mkdir -p "$out"
+  (cd "$work/alertmanager" && go build -trimpath -o "$out/" \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=${ALERTMANAGER_VERSION#v}" ./cmd/alertmanager ./cmd/amtool)
+}
+
+fetch_operator_crds() {
+  local dir wanted=(servicemonitors podmonitors prometheusrules)
+  [[ -f "$operator_crds_dir/.complete" ]] && return 0
+  log "prometheus-operator $PROMETHEUS_OPERATOR_VERSION CRDs"
+  dir=$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  mkdir -p "$operator_crds_dir"
+  for crd in "${wanted[@]}"; do
+    install -m 0644 "$dir/example/prometheus-operator-crd/monitoring.coreos.com_$crd.yaml" "$operator_crds_dir/"
+  done
+  touch "$operator_crds_dir/.complete"
+}
+
 build_etcd
 build_kubernetes
 go_install kwok "$kwok_dir" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
@@ -128,4 +166,6 @@ go_install helm "$helm_dir" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 # Without the builtinassets tag the web UI is not embedded; the HTTP API, which is all we use, is.
 go_install prometheus "$prometheus_dir" "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION"
 go_install promtool "$prometheus_dir" "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION"
-echo "$k8s_dir:$etcd_dir:$kwok_dir:$helm_dir:$prometheus_dir"
+build_alertmanager
+fetch_operator_crds
+echo "$dirs"

@@ -30,7 +30,8 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from helpers import CHART, Helm, Release, allowed, as_account, leakwatch_manifest, wait_for
-from leakwatch.dev.cluster import ControlPlane, free_port
+from leakwatch.dev.cluster import ControlPlane, binary_dirs, free_port
+from leakwatch.dev.prometheus import tool
 
 pytestmark = pytest.mark.cluster
 
@@ -412,6 +413,48 @@ def test_alert_rules_pass_promtool_check_and_unit_tests(helm: Helm, tmp_path: Pa
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.count("SUCCESS") == len(tests), run.stdout
+
+
+# --- the Prometheus Operator's own CRDs accept what the chart makes ---------------------------------------
+MONITORING = ("monitoring.coreos.com", "v1")
+
+
+def test_servicemonitor_and_prometheusrule_are_accepted_whole_by_the_prometheus_operator_crds(
+    helm: Helm,
+    control_plane: ControlPlane,
+    api_client: client.ApiClient,
+    namespaces: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    # The CRDs kube-prometheus-stack installs, from the Prometheus Operator's Go module by version.
+    crds = next(d for d in binary_dirs() if d.name.startswith("prometheus-operator-crds-"))
+    control_plane.install_crds(crds)
+    release_ns = namespaces("lw-monitoring")
+    release = Release(helm, control_plane, f"lwm-{uuid.uuid4().hex[:5]}", release_ns)
+    toggles = ("--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true")
+    custom = client.CustomObjectsApi(api_client)
+    try:
+        release.install(*toggles)
+        rendered = helm.template(*toggles, release=release.name, namespace=release_ns)
+        for kind, plural in (("ServiceMonitor", "servicemonitors"), ("PrometheusRule", "prometheusrules")):
+            stored = custom.get_namespaced_custom_object(*MONITORING, release_ns, plural, release.service_account)
+            # The API server prunes what its schema does not know: equal means every field was accepted.
+            assert stored["spec"] == find(rendered, kind)["spec"], f"{kind} lost fields to the CRD's schema"
+        rules = tmp_path / "leakwatch.rules.yaml"
+        stored = custom.get_namespaced_custom_object(
+            *MONITORING, release_ns, "prometheusrules", release.service_account
+        )
+        rules.write_text(yaml.safe_dump(stored["spec"], sort_keys=False))
+        check = subprocess.run([tool("promtool", "3"), "check", "rules", str(rules)], capture_output=True, text=True)
+        assert check.returncode == 0 and "SUCCESS: 7 rules found" in check.stdout, check.stdout + check.stderr
+        # The schema is really checked: a ServiceMonitor the Prometheus Operator could not use is refused.
+        broken = {**find(rendered, "ServiceMonitor"), "metadata": {"name": "broken", "namespace": release_ns}}
+        broken["spec"] = {**broken["spec"], "endpoints": [{"port": "http-metrics", "scheme": "gopher"}]}
+        with pytest.raises(ApiException) as refused:
+            custom.create_namespaced_custom_object(*MONITORING, release_ns, "servicemonitors", broken)
+        assert refused.value.status == 422 and "scheme" in str(refused.value.body)
+    finally:
+        release.uninstall()
 
 
 # --- a real install, checked as the operator's ServiceAccount ----------------------------------------------
