@@ -19,10 +19,25 @@ NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 SPEC = LeakWatchSpec.model_validate({"selector": {"matchLabels": {"app": "a"}}, "memory": {"window": "6h"}})
 
 
-def series(pod: str, per_hour: float, namespace: str = "shop", hours: float = 6) -> LabelledSeries:
-    t = np.arange(NOW.timestamp() - hours * 3600, NOW.timestamp(), 60.0)
+def series(
+    pod: str,
+    per_hour: float,
+    namespace: str = "shop",
+    hours: float = 6,
+    *,
+    container: str = "app",
+    every_seconds: float = 60.0,
+) -> LabelledSeries:
+    t = np.arange(NOW.timestamp() - hours * 3600, NOW.timestamp(), every_seconds)
     v = 300 * MiB + per_hour * (t - t[0]) / 3600 + np.random.default_rng(7).normal(0, 1 * MiB, t.size)
-    return LabelledSeries({"namespace": namespace, "pod": pod, "container": "app"}, Samples(t, v))
+    return LabelledSeries({"namespace": namespace, "pod": pod, "container": container}, Samples(t, v))
+
+
+def spec_with(memory: dict[str, str] | None = None, **fields: object) -> LeakWatchSpec:
+    """SPEC (memory.window 6h) with some fields set, e.g. memory={"sensitivity": "High"}."""
+    return LeakWatchSpec.model_validate(
+        {"selector": {"matchLabels": {"app": "a"}}, "memory": {"window": "6h", **(memory or {})}, **fields}
+    )
 
 
 def pod(name: str) -> PodInfo:
@@ -127,3 +142,86 @@ def test_oom_threshold_counts_only_the_oomkills_inside_oom_window() -> None:
     narrow = assess(flat, namespace="shop", spec=narrow_spec, ledger=book, now=NOW)
     assert wide.verdicts["3.1.2"].verdict == "Leaking"
     assert narrow.verdicts["3.1.2"].verdict == "Stable"
+
+
+def kill(book: Ledger, restarts: int, at: datetime) -> None:
+    """new-0's app container was OOMKilled at `at` (its `restarts`-th restart), seen then."""
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    killed = replace(pod("new-0"), statuses=(ContainerState("app", restarts, Termination("OOMKilled", stamp)),))
+    book.observe(killed, version="3.1.2", workload="a", containers=[], now=at, oom_window_seconds=86400)
+
+
+# --- each spec field changes the verdict: these fail when the field is ignored ----------------------
+
+
+def test_memory_sensitivity_high_calls_a_young_leak_that_low_does_not() -> None:
+    """Three hours of a 40 MiB/h leak: enough growth for High (2 h), not for Low (4 h); Medium, the
+    default, needs 3 h and does not call it either."""
+    young = [series("new-0", 40 * MiB, hours=3)]
+    judged = {
+        level: assess(young, namespace="shop", spec=spec_with(memory={"sensitivity": level}), ledger=ledger(), now=NOW)
+        for level in ("High", "Low")
+    }
+    assert judged["High"].verdicts["3.1.2"].verdict == "Leaking"
+    assert judged["Low"].verdicts["3.1.2"].verdict == "Stable"
+
+
+def test_memory_sensitivity_sets_the_shortest_window_that_can_say_stable() -> None:
+    """A 3-hour window spans the 2 hours of growth High needs, not the 4 hours Low needs."""
+    flat = [series("new-0", 0, hours=3)]
+    high = spec_with(memory={"window": "3h", "sensitivity": "High"})
+    low = spec_with(memory={"window": "3h", "sensitivity": "Low"})
+    assert assess(flat, namespace="shop", spec=high, ledger=ledger(), now=NOW).verdicts["3.1.2"].verdict == "Stable"
+    verdict = assess(flat, namespace="shop", spec=low, ledger=ledger(), now=NOW).verdicts["3.1.2"]
+    assert verdict.verdict == "InsufficientData"
+    assert verdict.evidence == [
+        "memory.window 3h is shorter than the 4.0 hours of growth Low sensitivity needs to call a leak: widen it"
+    ]
+
+
+def test_memory_step_sets_the_gap_that_splits_a_series() -> None:
+    """Samples five minutes apart are one run at memory.step 5m; at 1m every gap is three steps or
+    more, a scrape outage, and each sample is a run of its own."""
+    leak = [series("new-0", 50 * MiB, every_seconds=300.0)]
+    five = assess(leak, namespace="shop", spec=spec_with(memory={"step": "5m"}), ledger=ledger(), now=NOW)
+    one = assess(leak, namespace="shop", spec=spec_with(memory={"step": "1m"}), ledger=ledger(), now=NOW)
+    assert five.verdicts["3.1.2"].verdict == "Leaking"
+    assert one.verdicts["3.1.2"].verdict == "InsufficientData"
+
+
+def test_oom_threshold_three_needs_three_oomkills_in_the_window() -> None:
+    """Flat memory, so only OOMKills can make the version leak: two of them are below a threshold of
+    3 (and would reach the default of 2), three reach it."""
+    strict = spec_with(oom={"threshold": 3})
+    flat = [series("new-0", 0)]
+    book = ledger()
+    for restarts in (1, 2):
+        kill(book, restarts, NOW - timedelta(hours=3 - restarts))
+    two = assess(flat, namespace="shop", spec=strict, ledger=book, now=NOW)
+    assert two.verdicts["3.1.2"].verdict == "Stable"
+    assert summarise(two, running_versions={"3.1.2"})[0] == {"verdict": "Stable", "suspectVersion": None}
+    kill(book, 3, NOW - timedelta(minutes=30))
+    three = assess(flat, namespace="shop", spec=strict, ledger=book, now=NOW)
+    assert three.verdicts["3.1.2"].verdict == "Leaking"
+    assert summarise(three, running_versions={"3.1.2"})[0] == {"verdict": "Leaking", "suspectVersion": "3.1.2"}
+
+
+def test_containers_leaves_a_growing_sidecar_out_of_the_verdict() -> None:
+    """The sidecar grows 50 MiB/h, the app is flat: watching only the app container, the version is
+    Stable; watching every container, the sidecar makes it Leaking."""
+    book = Ledger()
+    two_containers = replace(
+        pod("new-0"),
+        containers=(
+            ContainerSpec("app", memory_limit_bytes=1024 * MiB),
+            ContainerSpec("sidecar", memory_limit_bytes=1024 * MiB),
+        ),
+        statuses=(ContainerState("app"), ContainerState("sidecar")),
+    )
+    book.observe(two_containers, version="3.1.2", workload="a", containers=[], now=NOW)
+    found = [series("new-0", 0), series("new-0", 50 * MiB, container="sidecar")]
+    app_only = assess(found, namespace="shop", spec=spec_with(containers=["app"]), ledger=book, now=NOW)
+    assert app_only.verdicts["3.1.2"].verdict == "Stable"
+    assert (app_only.series_used, app_only.series_dropped) == (1, 1)
+    every = assess(found, namespace="shop", spec=spec_with(), ledger=book, now=NOW)
+    assert every.verdicts["3.1.2"].verdict == "Leaking"

@@ -49,3 +49,25 @@ def test_custom_query_placeholders_are_filled_with_escaped_matchers() -> None:
         memory_query(spec, Scope('we"ird', ["p"]))
         == 'max by (pod, container) (my_bytes{namespace="we\\"ird", pod=~"p"})'
     )
+
+
+@pytest.mark.parametrize(
+    ("signal", "range_"), [("WorkingSet", "[5m]"), ("RSS", "[5m]"), ("JVMNative", "[5m:]"), ("NMTCategory", "[5m:]")]
+)
+def test_memory_step_is_the_range_each_point_takes_its_minimum_over(signal: str, range_: str) -> None:
+    query = memory_query(MemorySpec(signal=signal, window="6h", step="5m"), SCOPE)
+    assert range_ in query
+    assert "[1m" not in query  # the default step
+
+
+def test_jvm_heap_area_label_names_the_label_that_picks_the_heap() -> None:
+    query = memory_query(MemorySpec(signal="JVMNative", jvm={"heapAreaLabel": "type"}), SCOPE)
+    assert 'jvm_memory_committed_bytes{namespace="shop", ' in query
+    assert ', type="heap"}' in query
+    assert "area=" not in query
+
+
+def test_jvm_nmt_metric_names_the_metric_read_for_nmt_category() -> None:
+    query = memory_query(MemorySpec(signal="NMTCategory", jvm={"nmtMetric": "jvm_nmt_committed_bytes"}), SCOPE)
+    assert 'sum by (namespace, pod, container) (jvm_nmt_committed_bytes{namespace="shop", ' in query
+    assert "jvm_native_memory_committed_bytes" not in query

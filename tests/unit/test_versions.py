@@ -73,3 +73,57 @@ def test_introduced_zero_means_all_earlier_versions() -> None:
 
 def test_maven_order() -> None:
     assert parse("Maven", "3.2.2-SNAPSHOT") < parse("Maven", "3.2.2") < parse("Maven", "3.10.0")
+
+
+def advisory(ecosystem: str, range_type: str, events: list[dict[str, str]]) -> LeakAdvisorySpec:
+    return LeakAdvisorySpec.model_validate(
+        {
+            "summary": "s",
+            "affected": [
+                {"package": {"ecosystem": ecosystem, "name": "p"}, "ranges": [{"type": range_type, "events": events}]}
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("ecosystem", "events", "version", "in_ecosystem_order", "in_semver_order"),
+    [
+        # Maven puts a service pack after its release; SemVer reads -sp1 as a pre-release, before it.
+        ("Maven", [{"introduced": "0"}, {"fixed": "1.0.0"}], "1.0.0-sp1", False, True),
+        ("Maven", [{"introduced": "1.0.0"}, {"fixed": "1.1.0"}], "1.0.0-sp1", True, False),
+        # PEP 440 reads 1.0.0-1 as the post-release 1.0.0.post1; SemVer as a pre-release of 1.0.0.
+        ("PyPI", [{"introduced": "0"}, {"fixed": "1.0.0"}], "1.0.0-1", False, True),
+        ("PyPI", [{"introduced": "1.0.0"}, {"fixed": "1.1.0"}], "1.0.0-1", True, False),
+        # Not a PEP 440 version at all, but a SemVer one: only a SEMVER range can hold it.
+        ("PyPI", [{"introduced": "0"}, {"fixed": "1.0.0"}], "1.0.0-sp1", False, True),
+    ],
+)
+def test_range_type_semver_orders_by_semver_whatever_the_ecosystem(
+    ecosystem: str, events: list[dict[str, str]], version: str, in_ecosystem_order: bool, in_semver_order: bool
+) -> None:
+    by_ecosystem = advisory(ecosystem, "ECOSYSTEM", events)
+    by_semver = advisory(ecosystem, "SEMVER", events)
+    assert bool(matches([("a", by_ecosystem)], "p", version)) is in_ecosystem_order
+    assert bool(matches([("a", by_semver)], "p", version)) is in_semver_order
+
+
+def test_range_type_defaults_to_the_ecosystem_order() -> None:
+    spec = LeakAdvisorySpec.model_validate(
+        {
+            "summary": "s",
+            "affected": [
+                {"package": {"name": "p"}, "ranges": [{"events": [{"introduced": "1.0.0"}, {"fixed": "1.1.0"}]}]}
+            ],
+        }
+    )
+    assert spec.affected[0].ranges[0].type == "ECOSYSTEM"
+    assert matches([("a", spec)], "p", "1.0.0-sp1")  # Maven: after 1.0.0
+
+
+def test_explicit_versions_match_as_exact_strings() -> None:
+    spec = LeakAdvisorySpec.model_validate(
+        {"summary": "s", "affected": [{"package": {"ecosystem": "PyPI", "name": "p"}, "versions": ["1.0.0-sp1"]}]}
+    )
+    assert matches([("a", spec)], "p", "1.0.0-sp1")
+    assert not matches([("a", spec)], "p", "1.0.0")

@@ -47,7 +47,10 @@ class AffectedRange(ApiModel):
     )
 
     type: Literal["ECOSYSTEM", "SEMVER"] = Field(
-        default="ECOSYSTEM", description="ECOSYSTEM orders versions as the package's ecosystem does."
+        default="ECOSYSTEM",
+        description="How this range orders versions, as in OSV: ECOSYSTEM as the package's ecosystem does, "
+        "SEMVER by SemVer 2.0 precedence whatever the ecosystem (1.0.0-sp1 is after 1.0.0 for Maven, "
+        "a pre-release before it for SemVer).",
     )
     events: list[RangeEvent] = Field(min_length=1, max_length=32, description="Introduced/fixed events in order.")
 

@@ -1,5 +1,9 @@
 """Version order and OSV range matching, per ecosystem, through `univers` (Maven's ordering is
-not string order: 3.1.10 > 3.1.4, 3.2.2-SNAPSHOT < 3.2.2)."""
+not string order: 3.1.10 > 3.1.4, 3.2.2-SNAPSHOT < 3.2.2).
+
+As in OSV, a range's `type` decides the order its events are read in: ECOSYSTEM ranges order
+versions as the package's ecosystem does, SEMVER ranges by SemVer 2.0 precedence whatever the
+ecosystem (Maven puts 1.0.0-sp1 after 1.0.0, SemVer before it: a pre-release)."""
 
 from __future__ import annotations
 
@@ -28,12 +32,22 @@ def parse(ecosystem: str, text: str) -> Any | None:
         return None
 
 
-def _in_range(version: Any, events: AffectedRange, ecosystem: str) -> bool:
-    """OSV's evaluation: walk the events in version order; introduced opens, fixed closes."""
+def range_order(events: AffectedRange, ecosystem: str) -> str:
+    """The ecosystem whose order a range is read in: SemVer for a SEMVER range."""
+    return "SemVer" if events.type == "SEMVER" else ecosystem
+
+
+def _in_range(version: str, events: AffectedRange, ecosystem: str) -> bool:
+    """OSV's evaluation: walk the events in version order; introduced opens, fixed closes.
+    A version that is not a version in the range's order is not in the range."""
+    order = range_order(events, ecosystem)
+    parsed = parse(order, version)
+    if parsed is None:
+        return False
     ordered = []
     for event in events.events:
         bound = event.introduced or event.fixed or event.last_affected or event.limit
-        key = None if bound == "0" else parse(ecosystem, bound or "")
+        key = None if bound == "0" else parse(order, bound or "")
         if bound != "0" and key is None:
             continue
         ordered.append((key, event))
@@ -41,10 +55,10 @@ def _in_range(version: Any, events: AffectedRange, ecosystem: str) -> bool:
     affected = False
     for key, event in ordered:
         if event.introduced is not None:
-            affected = affected or key is None or version >= key
+            affected = affected or key is None or parsed >= key
         elif key is not None:
             # fixed and limit close the range at their version; lastAffected just after it
-            closes = version > key if event.last_affected is not None else version >= key
+            closes = parsed > key if event.last_affected is not None else parsed >= key
             affected = affected and not closes
     return affected
 
@@ -59,15 +73,12 @@ class AdvisoryMatch:
 
 
 def fixes_if_affected(affected: Affected, version: str) -> list[str] | None:
-    """None when `version` is not affected; else the fixed versions of the ranges containing it."""
-    ecosystem = affected.package.ecosystem
-    parsed = parse(ecosystem, version)
-    if parsed is None:
-        return None
+    """None when `version` is not affected; else the fixed versions of the ranges containing it.
+    Each range reads `version` in its own order; `versions` lists exact strings, as in OSV."""
     fixed: list[str] = []
     hit = version in affected.versions
     for events in affected.ranges:
-        if _in_range(parsed, events, ecosystem):
+        if _in_range(version, events, affected.package.ecosystem):
             hit = True
             fixed += [e.fixed for e in events.events if e.fixed]
     return fixed if hit else None
