@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 from kubernetes import client, config
@@ -15,6 +15,8 @@ from leakwatch.dev.cluster import ControlPlane
 from leakwatch.dev.node import missing_requirements
 
 _VERSION_KEY = pytest.StashKey[str]()
+# (test, cases, outcomes) for each Hypothesis suite that ran, in the order they finished.
+_HYPOTHESIS_KEY = pytest.StashKey[list[tuple[str, int, dict[str, int]]]]()
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +40,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     version = config.stash.get(_VERSION_KEY, None)
     if version:
         terminalreporter.write_line(f"integration tests ran against a real kube-apiserver {version}")
+    for test, cases, outcomes in config.stash.get(_HYPOTHESIS_KEY, []):
+        shown = "; ".join(f"{count:,} {outcome}" for outcome, count in outcomes.items())
+        terminalreporter.write_line(f"hypothesis: {test} ran {cases:,} cases" + (f" ({shown})" if shown else ""))
+
+
+@pytest.fixture
+def hypothesis_cases(request: pytest.FixtureRequest) -> Callable[[int, Mapping[str, int]], None]:
+    """Records how many cases a Hypothesis suite ran and what came of them, for the run's summary:
+    pytest hides what a passing test prints, and "it passed" says nothing without the count."""
+
+    def record(cases: int, outcomes: Mapping[str, int]) -> None:
+        request.config.stash.setdefault(_HYPOTHESIS_KEY, []).append((request.node.name, cases, dict(outcomes)))
+
+    return record
 
 
 @pytest.fixture(scope="session")

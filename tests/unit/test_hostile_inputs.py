@@ -2,13 +2,15 @@
 
 Each property states what must hold for every input, not for the cases we thought of: no crash
 (only the refusals the code documents), no value that widens a query, no version merged into
-another. Each test prints how many cases ran; `derandomize` keeps CI on the same cases.
+another. Each test records how many cases ran, and what came of them, for the run's summary
+(`hypothesis_cases` in tests/conftest.py); `derandomize` keeps CI on the same cases.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 import promql_parser as promql
@@ -29,10 +31,7 @@ from leakwatch.watch.accountant import Accountant
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 SETTINGS = settings(max_examples=500, deadline=None, derandomize=True)
-
-
-def report(what: str, seen: Counter[str]) -> None:
-    print(f"\nHypothesis, {what}: {dict(seen)}")
+Record = Callable[[int, Mapping[str, int]], None]  # the `hypothesis_cases` fixture
 
 
 # --- queries ------------------------------------------------------------------------------------
@@ -44,7 +43,7 @@ QUERY_TEXT = st.one_of(
 )
 
 
-def test_any_text_as_a_custom_query_is_refused_clearly_or_sent_scoped() -> None:
+def test_any_text_as_a_custom_query_is_refused_clearly_or_sent_scoped(hypothesis_cases: Record) -> None:
     seen: Counter[str] = Counter()
 
     @SETTINGS
@@ -65,7 +64,7 @@ def test_any_text_as_a_custom_query_is_refused_clearly_or_sent_scoped() -> None:
         assert 'namespace="mine"' in sent
 
     judge()
-    report("arbitrary text as memory.query", seen)
+    hypothesis_cases(sum(seen.values()), seen)
     assert sum(seen.values()) == SETTINGS.max_examples
 
 
@@ -77,7 +76,7 @@ HOSTILE_VALUE = st.one_of(
 )  # fmt: skip
 
 
-def test_a_label_value_is_matched_exactly_and_never_widens_a_selector() -> None:
+def test_a_label_value_is_matched_exactly_and_never_widens_a_selector(hypothesis_cases: Record) -> None:
     seen: Counter[str] = Counter()
 
     @SETTINGS
@@ -90,13 +89,13 @@ def test_a_label_value_is_matched_exactly_and_never_widens_a_selector() -> None:
         seen["values"] += 1
 
     judge()
-    report("hostile label values quoted into PromQL", seen)
+    hypothesis_cases(seen["values"], {})
 
 
 POD_NAME = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", fullmatch=True)
 
 
-def test_a_pod_regex_matches_exactly_its_pods() -> None:
+def test_a_pod_regex_matches_exactly_its_pods(hypothesis_cases: Record) -> None:
     seen: Counter[str] = Counter()
 
     @SETTINGS
@@ -110,7 +109,7 @@ def test_a_pod_regex_matches_exactly_its_pods() -> None:
         seen["pods"] += len(pods)
 
     judge()
-    report("pod names into one anchored regex", seen)
+    hypothesis_cases(seen["pod sets"], {"pods": seen["pods"]})
 
 
 def _pod(i: int, version: str, *, limit: bool, restarts: int) -> PodInfo:
@@ -145,7 +144,7 @@ class Sink:
         return True
 
 
-def test_a_thousand_pods_with_hostile_metadata_in_one_leakwatch() -> None:
+def test_a_thousand_pods_with_hostile_metadata_in_one_leakwatch(hypothesis_cases: Record) -> None:
     seen: Counter[str] = Counter()
 
     @settings(max_examples=20, deadline=None, derandomize=True)
@@ -180,7 +179,7 @@ def test_a_thousand_pods_with_hostile_metadata_in_one_leakwatch() -> None:
         seen["distinct versions"] += len(kept)
 
     judge()
-    report("1,000 pods with hostile versions in one LeakWatch", seen)
+    hypothesis_cases(seen["LeakWatches"], {"pods": seen["pods"], "distinct versions": seen["distinct versions"]})
 
 
 # --- advisories and versions --------------------------------------------------------------------
@@ -211,7 +210,7 @@ ADVISORY = st.builds(
 )
 
 
-def test_advisories_with_any_versions_match_without_crashing() -> None:
+def test_advisories_with_any_versions_match_without_crashing(hypothesis_cases: Record) -> None:
     seen: Counter[str] = Counter()
 
     @SETTINGS
@@ -226,7 +225,7 @@ def test_advisories_with_any_versions_match_without_crashing() -> None:
         seen["matched" if found else "not matched"] += 1
 
     judge()
-    report("advisories with unparseable and unicode versions", seen)
+    hypothesis_cases(sum(seen.values()), seen)
 
 
 def test_ten_thousand_range_events_are_refused_by_the_schema() -> None:

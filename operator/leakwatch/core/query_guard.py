@@ -9,9 +9,15 @@ node, as prom-label-proxy holds a tenant label:
   Prometheus 3 selector) must carry `namespace="<own>"` (what `{namespace}` writes), and no
   selector may match namespaces any other way;
 - constructs that forge identity or read outside the analysis window are refused:
-  `label_replace`/`label_join` writing `namespace`, `pod` or `container`; `absent` and
+  `label_replace`/`label_join` writing `namespace`, `pod` or `container`, and `count_values`
+  naming one of them as its output label (Prometheus reads a parenthesised `("pod")` there as
+  "pod", so parentheses are looked through, and a label that is no string literal is refused);
+  `group_left`/`group_right` copying one of them from the other side of a join; `absent` and
   `absent_over_time` (their series come from the matchers, not from data); `info` (it joins
-  `target_info` series of its own choosing); the `@` modifier; offsets beyond a day;
+  `target_info` series of its own choosing); the `@` modifier; offsets beyond a day.
+  Nothing else in Prometheus 3's function list writes a label: `label_join`'s source labels and
+  `sort_by_label`'s only read the LeakWatch's own series, and `vector`, `scalar` and the
+  aggregations other than `count_values` only drop labels;
 - its size is bounded: at most MAX_SELECTORS selectors (the CRD caps its text at 2,048 characters).
 
 The query is checked, not rewritten: promql-parser prints some trees back wrongly (quotes in label
@@ -36,6 +42,7 @@ REFUSED_FUNCTIONS = {
     "info": "info() joins target_info series of its own choosing, outside the LeakWatch's selectors",
 }
 LABEL_WRITERS = {"label_replace", "label_join"}  # their second argument is the label they write
+MANY_TO_ONE, ONE_TO_MANY = promql.VectorMatchCardinality.ManyToOne, promql.VectorMatchCardinality.OneToMany
 MAX_OFFSET = timedelta(days=1)
 MAX_SELECTORS = 20
 
@@ -76,6 +83,10 @@ def check_custom_query(template: str, filled: str, namespace: str) -> str:
 def _check(node: Any, scoping: _Scoping) -> None:
     if isinstance(node, promql.Call):
         _check_call(node)
+    elif isinstance(node, promql.AggregateExpr):
+        _check_aggregate(node)
+    elif isinstance(node, promql.BinaryExpr):
+        _check_join(node)
     elif isinstance(node, promql.SubqueryExpr | promql.VectorSelector):
         _check_time(node)
     if isinstance(node, promql.VectorSelector):
@@ -86,11 +97,41 @@ def _check_call(call: Any) -> None:
     name = call.func.name
     if name in REFUSED_FUNCTIONS:
         raise QueryRefused(f"{name}(...)", REFUSED_FUNCTIONS[name])
-    if name in LABEL_WRITERS and len(call.args) > 1 and isinstance(call.args[1], promql.StringLiteral):
-        written = call.args[1].val
+    if name in LABEL_WRITERS and len(call.args) > 1:
+        written = _written_label(name, call.args[1])
         if written in IDENTITY_LABELS:
             why = f"writes the {written} label, which says whose data it is"
             raise QueryRefused(f'{name}(..., "{written}", ...)', why)
+
+
+def _check_aggregate(aggregate: Any) -> None:
+    if str(aggregate.op) == "count_values" and aggregate.param is not None:
+        written = _written_label("count_values", aggregate.param)
+        if written in IDENTITY_LABELS:  # count_values("pod", x) names pods after x's values
+            why = f"writes the {written} label, which says whose data it is"
+            raise QueryRefused(f'count_values("{written}", ...)', why)
+
+
+def _check_join(binary: Any) -> None:
+    modifier = binary.modifier
+    if modifier is None or modifier.card not in (MANY_TO_ONE, ONE_TO_MANY):
+        return
+    side = "group_left" if modifier.card == MANY_TO_ONE else "group_right"
+    for copied in modifier.group_labels or ():
+        if copied in IDENTITY_LABELS:  # the result carries the other side's pod, not its own
+            why = f"copies the {copied} label from the other side of the join, and that label says whose data it is"
+            raise QueryRefused(f"{side}({copied})", why)
+
+
+def _written_label(function: str, argument: Any) -> str:
+    """The label a function writes. Prometheus unwraps parentheses around it, so this does too;
+    anything but a string literal inside them is refused rather than guessed at."""
+    while isinstance(argument, promql.ParenExpr):
+        argument = argument.expr
+    if not isinstance(argument, promql.StringLiteral):
+        raise QueryRefused(f"{function}(...)", "names the label it writes other than as a string literal")
+    written: str = argument.val
+    return written
 
 
 def _check_time(node: Any) -> None:
