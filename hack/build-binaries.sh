@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the real control-plane binaries from their published Go modules and cache them by version.
+# Build the real control-plane binaries from their published Go modules and cache them by version,
+# and our own dashboard-check (hack/dashboard-check) by SDK version and source hash.
 #
 #   hack/build-binaries.sh            build (or reuse) everything, print the bin directory
 #   hack/build-binaries.sh --print    only print where the binaries live
@@ -24,7 +25,13 @@ helm_dir="$bindir/helm-$HELM_VERSION"
 prometheus_dir="$bindir/prometheus-$PROMETHEUS_VERSION"
 alertmanager_dir="$bindir/alertmanager-$ALERTMANAGER_VERSION"
 operator_crds_dir="$bindir/prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION"
-dirs="$k8s_dir:$etcd_dir:$kwok_dir:$helm_dir:$prometheus_dir:$alertmanager_dir:$operator_crds_dir"
+# dashboard-check is our own module (hack/dashboard-check): its directory also carries a hash of its
+# sources, so an edit to main.go, go.mod or go.sum builds a new binary instead of reusing the old one.
+dashboard_check_src="$here/dashboard-check"
+dashboard_check_hash=$(cat "$dashboard_check_src/go.mod" "$dashboard_check_src/go.sum" "$dashboard_check_src/main.go" |
+  sha256sum | cut -c1-12)
+dashboard_check_dir="$bindir/dashboard-check-$GRAFANA_FOUNDATION_SDK_VERSION-$dashboard_check_hash"
+dirs="$k8s_dir:$etcd_dir:$kwok_dir:$helm_dir:$prometheus_dir:$alertmanager_dir:$operator_crds_dir:$dashboard_check_dir"
 
 if [[ "${1:-}" == "--print" ]]; then
   echo "$dirs"
@@ -159,6 +166,23 @@ fetch_operator_crds() {
   touch "$operator_crds_dir/.complete"
 }
 
+build_dashboard_check() {
+  # Built from hack/dashboard-check as it is, so its go.mod and go.sum pin every dependency; the
+  # SDK version there must be the one versions.env pins, or the directory name would lie.
+  local out="$dashboard_check_dir" required
+  [[ -x "$out/dashboard-check" ]] && return 0
+  required=$(cd "$dashboard_check_src" && go list -m -f '{{.Version}}' github.com/grafana/grafana-foundation-sdk/go)
+  if [[ "$required" != "$GRAFANA_FOUNDATION_SDK_VERSION" ]]; then
+    log "hack/dashboard-check/go.mod requires grafana-foundation-sdk $required but versions.env pins $GRAFANA_FOUNDATION_SDK_VERSION;"
+    log "run: cd hack/dashboard-check && go get github.com/grafana/grafana-foundation-sdk/go@$GRAFANA_FOUNDATION_SDK_VERSION && go mod tidy"
+    return 1
+  fi
+  log "dashboard-check (grafana-foundation-sdk $GRAFANA_FOUNDATION_SDK_VERSION)"
+  mkdir -p "$out"
+  (cd "$dashboard_check_src" && go build -trimpath -ldflags "-s -w" -o "$out/dashboard-check.tmp" .)
+  mv "$out/dashboard-check.tmp" "$out/dashboard-check"
+}
+
 build_etcd
 build_kubernetes
 go_install kwok "$kwok_dir" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
@@ -168,4 +192,5 @@ go_install prometheus "$prometheus_dir" "github.com/prometheus/prometheus/cmd/pr
 go_install promtool "$prometheus_dir" "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION"
 build_alertmanager
 fetch_operator_crds
+build_dashboard_check
 echo "$dirs"
