@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pytest
 import yaml
 from kubernetes import client, config
@@ -238,3 +239,18 @@ def allowed(api: client.ApiClient, verb: str, resource: str, namespace: str | No
         )
     )
     return bool(review.status.allowed)
+
+
+MiB = 2**20
+
+
+def memory_trace(
+    rng: np.random.Generator, leak_per_hour: float, *, end: float, hours: float
+) -> list[tuple[float, float]]:
+    """15-second working-set samples for `hours` up to `end`: a floor that grows (or not), a GC
+    sawtooth on top, and noise."""
+    t = np.arange(end - hours * 3600, end, 15.0)
+    elapsed = (t - t[0]) / 3600
+    sawtooth = 40 * MiB * ((t % 300) / 300)
+    values = 300 * MiB + leak_per_hour * elapsed + sawtooth + rng.normal(0, 2 * MiB, t.size)
+    return list(zip(t.tolist(), values.tolist(), strict=True))

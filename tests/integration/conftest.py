@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from kubernetes import client
 
 from helpers import Helm
-from leakwatch.dev.cluster import binary_dirs, find_binary
+from leakwatch.dev.cluster import ControlPlaneError, binary_dirs, find_binary
+from leakwatch.dev.prometheus import prometheus_line, tool
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +44,15 @@ def namespaces(api_client: client.ApiClient) -> Iterator[Callable[[str], str]]:
     yield make
     for name in made:
         core.delete_namespace(name)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Which Prometheus the run talked to: 3 by default, Debian's 2.42 in make test's second pass."""
+    try:
+        version = subprocess.run([tool("prometheus"), "--version"], capture_output=True, text=True, check=True)
+    except (ControlPlaneError, OSError, subprocess.CalledProcessError):
+        return
+    first = (version.stdout or version.stderr).splitlines()[0]
+    # A `go install` build carries no version of its own; its cache directory is named by it.
+    built_as = "" if any(c.isdigit() for c in first) else f" ({Path(tool('prometheus')).parent.name})"
+    terminalreporter.write_line(f"Prometheus line {prometheus_line()}: {first}{built_as}")

@@ -20,7 +20,7 @@ from leakwatch.dev.prometheus import PrometheusServer, openmetrics
 from leakwatch.publish import metrics
 from leakwatch.sample import prometheus as sampler
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.prometheus2]
 MiB = 2**20
 DAYS = 14
 STEP = 60.0

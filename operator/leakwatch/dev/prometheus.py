@@ -1,10 +1,12 @@
 """A real Prometheus on loopback, for tests and the demo: either line users run.
 
-- `3`: Prometheus 3.16 built from its Go module by hack/build-binaries.sh (cached by version).
-  The real node needs it: Debian's build leaves out `kubernetes_sd_configs`.
-- `2`: Debian's `prometheus` package, 2.42.
+- `3` (the default: what users run today): Prometheus 3.16 built from its Go module by
+  hack/build-binaries.sh (cached by version). The real node needs it: Debian's build leaves out
+  `kubernetes_sd_configs`.
+- `2`: Debian's `prometheus` package, 2.42, for users who have not moved yet.
 
-`LEAKWATCH_PROMETHEUS_LINE` (2 or 3) picks the line where a caller does not insist on one.
+`LEAKWATCH_PROMETHEUS_LINE` (2 or 3) picks the line where a caller does not insist on one; `make
+test` runs the tests marked `prometheus2` a second time with it set to 2.
 History is loaded with `promtool tsdb create-blocks-from openmetrics` before start; live series
 come from scrape targets. Stop and start keep the same port and data, for outage tests.
 """
@@ -26,7 +28,7 @@ import yaml
 
 from leakwatch.dev.cluster import ControlPlaneError, binary_dirs, find_binary, free_port
 
-DEFAULT_LINE = "2"
+DEFAULT_LINE = "3"
 
 
 def prometheus_line(wanted: str | None = None) -> str:
@@ -55,6 +57,7 @@ class PrometheusServer:
         rule_files: list[Path] | None = None,
         interval: str = "15s",
         line: str | None = None,
+        alertmanagers: list[str] | None = None,
     ) -> None:
         self.line = prometheus_line(line)
         self.root = Path(tempfile.mkdtemp(prefix="leakwatch-prom-")) if workdir is None else workdir
@@ -68,6 +71,8 @@ class PrometheusServer:
             "scrape_configs": scrape_configs or [],
             "rule_files": [str(p) for p in rule_files or []],
         }
+        if alertmanagers:  # host:port of each, on loopback
+            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]}
         (self.root / "prometheus.yml").write_text(yaml.safe_dump(config))
 
     @property

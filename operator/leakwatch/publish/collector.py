@@ -82,11 +82,14 @@ class LeakWatchCollector(Collector):
                     labels = [ns, name, workload, container, version]
                     kills.add_metric(labels, count)
                     kills_in_window.add_metric(labels, in_window.get((workload, container, version), 0))
+                running = {pod.version for pod in ledger.pods.values()}
                 for version, record in sorted(ledger.versions.items()):
                     labels = [ns, name, record.workload or name, version]
                     pod_seconds.add_metric(labels, ledger.pod_seconds(version, now))
                     row = watched.analysis.get(version)
-                    if row is None:
+                    # A version that no longer runs keeps its verdict in status and its past in
+                    # Prometheus; exported on, it would hold its alerts firing after the fix.
+                    if row is None or version not in running:
                         continue
                     if row.get("growthBytesPerHour") is not None:
                         growth.add_metric(labels, row["growthBytesPerHour"] / 3600)
