@@ -256,17 +256,43 @@ def test_two_leakwatches_on_one_pod_count_its_oomkill_once_in_metrics(
         return next(c for c in scenario.status()["conditions"] if c["type"] == "Overlapping")
 
     wait_for(lambda: overlapping(second)["status"] == "True", what="the overlap reported")
-    assert wait_for(lambda: oom_kills_of(oom_operator, first.app)) == {first.name: 1.0}
+    # Both counters exist; the kill is in the first's, so the sum counts it once.
+    assert wait_for(lambda: oom_kills_of(oom_operator, first.app)) == {first.name: 1.0, second.name: 0.0}
     for scenario in (first, second):
         condition = overlapping(scenario)
         assert (condition["status"], condition["reason"]) == ("True", "SharedPods")
         assert condition["message"].startswith("1 of its pods are also selected by LeakWatch")
     assert f"under {first.name} (the oldest" in overlapping(second)["message"]
 
-    # The first goes: the second's counter is the one that counts now, and it overlaps nobody.
+    # The first goes, and its counter with it: a counter never takes over another's past. The second
+    # overlaps nobody now and counts the next OOMKill.
     custom_objects.delete_namespaced_custom_object(GROUP, VERSION, WATCHED, "leakwatches", first.name)
-    wait_for(lambda: oom_kills_of(oom_operator, first.app) == {second.name: 1.0}, what="the second to publish")
     wait_for(lambda: overlapping(second)["status"] == "False", what="the overlap to end")
+    assert wait_for(lambda: oom_kills_of(oom_operator, first.app)) == {second.name: 0.0}
+    first.kubelet("a", restarts=2, last_oom_at=rfc3339_ago(seconds=0))
+    second.wait_kills({"3.1.2": (2, 0)})
+    wait_for(lambda: oom_kills_of(oom_operator, first.app) == {second.name: 1.0}, what="the second to count it")
+
+
+def test_leakwatches_overlapping_in_part_count_every_oomkill_once_in_metrics(
+    core_v1: client.CoreV1Api, custom_objects: client.CustomObjectsApi, oom_operator: OperatorProcess
+) -> None:
+    """The older selects pod a, the younger selects a and b: a's kill is in the older's counter,
+    b's in the younger's; with one counter per (workload, container, version) b's would be lost."""
+    wider = Scenario(core_v1, custom_objects, oom_operator, create=False)
+    canary = {"matchLabels": {"app": wider.app, "pod-template-hash": "c4nary"}}  # one ReplicaSet's pods
+    older = Scenario(core_v1, custom_objects, oom_operator, create=False, selector=canary)
+    older.app, older.name = wider.app, f"{wider.app}-canary"
+    older.create_leakwatch()
+    time.sleep(1.1)  # creationTimestamp counts seconds: the canary's must be the older
+    wider.create_leakwatch()
+    wider.pod("a", "3.1.2", rs_hash="c4nary")
+    wider.pod("b", "3.1.2")
+    wider.kubelet("a", restarts=1, last_oom_at=rfc3339_ago(seconds=0))
+    wider.kubelet("b", restarts=1, last_oom_at=rfc3339_ago(seconds=0))
+    wider.wait_kills({"3.1.2": (2, 0)})
+    older.wait_kills({"3.1.2": (1, 0)})
+    assert wait_for(lambda: oom_kills_of(oom_operator, wider.app) == {older.name: 1.0, wider.name: 1.0} or None)
 
 
 def test_long_versions_are_never_merged_into_one(scenario: Scenario) -> None:

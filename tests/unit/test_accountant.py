@@ -5,13 +5,17 @@ that counts them, and a failed write keeps its Events for the retry."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from helpers import wait_for
+from leakwatch.core.oom import Ledger
 from leakwatch.core.pods import ContainerState, OwnerRef, PodInfo, Termination
+from leakwatch.publish.collector import LeakWatchCollector
 from leakwatch.publish.events import EventBudget, ObjectRef
 from leakwatch.watch.accountant import OOM_EVENTS_PER_MINUTE, Accountant
 
@@ -208,3 +212,30 @@ def test_losing_ownership_drops_pending_writes(accountant: Accountant, journal: 
     accountant.on_pod(pod("a", restarts=2, oom_at="2026-11-25T11:30:00Z"))
     assert accountant.flush()
     assert journal.entries == []
+
+
+def test_leakwatches_overlapping_in_part_count_each_oomkill_once_in_metrics(journal: Journal) -> None:
+    """`older` selects pod a only, `wider` (younger) selects a and b: a's kill is counted by older's
+    counter, b's by wider's, and both statuses count what each selects."""
+    accountant = Accountant(journal, journal, clock=lambda: NOW)
+    accountant.apply_spec("shop", "older", "uid-1", 1, {"selector": {"matchLabels": {"canary": "yes"}}}, {},
+                          created="2026-11-20T00:00:00Z")  # fmt: skip
+    accountant.apply_spec("shop", "wider", "uid-2", 1, SPEC, {}, created="2026-11-24T00:00:00Z")
+    canary = pod("a", restarts=1, oom_at="2026-11-25T11:59:00Z")
+    canary = replace(canary, labels={**canary.labels, "canary": "yes"})
+    accountant.on_pod(canary)
+    accountant.on_pod(pod("b", restarts=1, oom_at="2026-11-25T11:58:00Z"))
+    assert accountant.flush()
+    registry = CollectorRegistry()
+    registry.register(LeakWatchCollector(accountant))
+
+    def kills(leakwatch: str, metric: str = "leakwatch_oom_kills_total") -> float | None:
+        labels = {"namespace": "shop", "leakwatch": leakwatch, "workload": "checkout-api", "container": "app"}
+        return registry.get_sample_value(metric, {**labels, "version": "unknown"})
+
+    assert (kills("older"), kills("wider")) == (1.0, 1.0)
+    assert (kills("older", "leakwatch_oom_kills_in_window"), kills("wider", "leakwatch_oom_kills_in_window")) == (1, 1)
+    assert {s["oomKills"] for s in journal.patched if s} >= {1, 2}  # statuses: older 1, wider 2
+    # Restored from the status it wrote, the split stays as it was counted.
+    stored = next(s for s in reversed(journal.patched) if s["oomKills"] == 2)["ledger"]
+    assert Ledger.from_status(stored).exported_counts() == {("checkout-api", "app", "unknown"): 1}

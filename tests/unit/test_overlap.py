@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from leakwatch.core.overlap import Claim, Overlap, auto_actor, counted_elsewhere, overlap_condition, overlaps
+from leakwatch.core.overlap import Claim, Overlap, auto_actor, exports_kills_of, overlap_condition, overlaps
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -44,12 +44,13 @@ def test_one_auto_actor_per_workload_whatever_the_order() -> None:
     assert auto_actor(claims, "nobody") is None
 
 
-def test_a_key_already_published_by_a_leakwatch_sharing_pods_is_not_published_again() -> None:
-    shared = Overlap(("old",), 2, "old")
-    assert counted_elsewhere(shared, ["old"])
-    assert not counted_elsewhere(shared, [])
-    # Same workload, container and version but no pods in common: both counts are real.
-    assert not counted_elsewhere(Overlap(), ["old"])
+def test_the_oldest_selector_of_a_pod_exports_its_oomkills() -> None:
+    old, young = (T0 - timedelta(hours=5), "young-but-a"), (T0, "a-young")
+    assert exports_kills_of("young-but-a", [young, old])
+    assert not exports_kills_of("a-young", [young, old])
+    # Equal ages go by name, an unknown creation time comes last, and nobody selecting means nobody.
+    assert exports_kills_of("a", [(T0, "b"), (T0, "a"), (None, "0")])
+    assert not exports_kills_of("a", [])
 
 
 def test_the_condition_says_who_counts() -> None:

@@ -409,6 +409,15 @@ class LedgerOOMKills(ApiModel):
         max_length=512,
         description="OOMKills within oom.window, in time buckets of 1/256 of it (one minute at least).",
     )
+    exported: int | None = Field(
+        default=None,
+        ge=0,
+        description="Of count, the OOMKills this LeakWatch's metrics count: of pods it was the oldest of the "
+        "LeakWatches selecting them when the kill was counted (absent: all of count).",
+    )
+    exported_recent: list[LedgerOOMBucket] = Field(
+        default_factory=list, max_length=512, description="Of recent, the exported OOMKills."
+    )
 
 
 class Ledger(ApiModel):

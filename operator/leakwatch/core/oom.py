@@ -108,27 +108,51 @@ def bucket_seconds(window_seconds: float) -> int:
     return max(MIN_BUCKET_SECONDS, math.ceil(window_seconds / OOM_WINDOW_BUCKETS))
 
 
+def _bucketed(
+    recent: dict[int, int], count: int, *, at: datetime, now: datetime, window_seconds: float
+) -> dict[int, int]:
+    """`recent` with `count` OOMKills added at `at`, buckets older than the window dropped."""
+    width = bucket_seconds(window_seconds)
+    start = int(at.timestamp()) // width * width
+    added = {**recent, start: recent.get(start, 0) + count}
+    oldest = now.timestamp() - window_seconds - width
+    kept = sorted((s, c) for s, c in added.items() if s >= oldest)
+    # A window shortened or lengthened mixes bucket widths; the newest buckets win.
+    return dict(kept[-2 * OOM_WINDOW_BUCKETS :])
+
+
+def _in_window(recent: dict[int, int], now: datetime, window_seconds: float) -> int:
+    """OOMKills of the last `window_seconds`, counting the bucket the window's start falls in."""
+    since = now.timestamp() - window_seconds - bucket_seconds(window_seconds)
+    return sum(count for start, count in recent.items() if start > since)
+
+
 @dataclass
 class OOMTotal:
     kills: int = 0
     inferred: int = 0
     recent: dict[int, int] = field(default_factory=dict)  # bucket start, unix seconds -> OOMKills in it
+    # Of `kills`, those this LeakWatch counts in metrics: kills of pods it was the first (oldest) of
+    # the LeakWatches selecting them when they were counted. Decided once, at counting, so every
+    # OOMKill is in exactly one LeakWatch's counter however selectors overlap.
+    exported: int = 0
+    exported_recent: dict[int, int] = field(default_factory=dict)
 
-    def add(self, count: int, *, inferred: bool, at: datetime, now: datetime, window_seconds: float) -> None:
+    def add(
+        self, count: int, *, inferred: bool, at: datetime, now: datetime, window_seconds: float, exported: bool = True
+    ) -> None:
         self.kills += count
         self.inferred += count if inferred else 0
-        width = bucket_seconds(window_seconds)
-        start = int(at.timestamp()) // width * width
-        self.recent[start] = self.recent.get(start, 0) + count
-        oldest = now.timestamp() - window_seconds - width
-        kept = sorted((s, c) for s, c in self.recent.items() if s >= oldest)
-        # A window shortened or lengthened mixes bucket widths; the newest buckets win.
-        self.recent = dict(kept[-2 * OOM_WINDOW_BUCKETS :])
+        self.recent = _bucketed(self.recent, count, at=at, now=now, window_seconds=window_seconds)
+        if exported:
+            self.exported += count
+            self.exported_recent = _bucketed(self.exported_recent, count, at=at, now=now, window_seconds=window_seconds)
 
     def in_window(self, now: datetime, window_seconds: float) -> int:
-        """OOMKills of the last `window_seconds`, counting the bucket the window's start falls in."""
-        since = now.timestamp() - window_seconds - bucket_seconds(window_seconds)
-        return sum(count for start, count in self.recent.items() if start > since)
+        return _in_window(self.recent, now, window_seconds)
+
+    def exported_in_window(self, now: datetime, window_seconds: float) -> int:
+        return _in_window(self.exported_recent, now, window_seconds)
 
 
 @functools.lru_cache(maxsize=65536)  # the same start times are read at every scrape and status write
@@ -171,11 +195,13 @@ class Ledger:
         now: datetime,
         oom_window_seconds: float = 86400.0,
         watching_since: datetime | None = None,
+        exports: bool = True,
     ) -> list[OOMKill]:
         """Account for one pod as it is now; return the OOMKills not counted before.
 
         `watching_since` is when the LeakWatch was created: a pod first seen that started before it
-        brings restarts and OOMKills that are history, taken as the baseline."""
+        brings restarts and OOMKills that are history, taken as the baseline. `exports`: this
+        LeakWatch is the one whose metrics count this pod's OOMKills (core/overlap.py)."""
         record = self.pods.get(pod.uid)
         if record is None:
             record = PodRecord(pod.uid, pod.name, version, workload, pod.started_at)
@@ -208,11 +234,12 @@ class Ledger:
             rc = container.restart_count
             who = (pod.uid, pod.name, state.name, record.version, record.workload)
             if observed:
-                total.add(observed, inferred=False, at=_time_or(stamp, now), now=now, window_seconds=oom_window_seconds)
+                at = _time_or(stamp, now)
+                total.add(observed, inferred=False, at=at, now=now, window_seconds=oom_window_seconds, exported=exports)
                 kills += [OOMKill(*who, finished_at=stamp, inferred=False, restart_count=rc)] * observed
             if inferred:
                 # They happened between the last look and now; counted as of now, the latest they can be.
-                total.add(inferred, inferred=True, at=now, now=now, window_seconds=oom_window_seconds)
+                total.add(inferred, inferred=True, at=now, now=now, window_seconds=oom_window_seconds, exported=exports)
                 kills.append(OOMKill(*who, finished_at=None, inferred=True, restart_count=rc - 1, count=inferred))
         return kills
 
@@ -233,6 +260,18 @@ class Ledger:
         killed: a counter that exists before its first OOMKill lets `increase()` see that one too."""
         counts = {(p.workload, name, p.version): 0 for p in self.pods.values() for name in p.containers}
         counts.update({key: total.kills for key, total in self.ooms.items()})
+        return counts
+
+    def exported_counts(self) -> dict[tuple[str, str, str], int]:
+        """What this LeakWatch's counter publishes: `oom_counts()` less the OOMKills another
+        LeakWatch's counter holds."""
+        counts = dict.fromkeys(self.oom_counts(), 0)
+        counts.update({key: total.exported for key, total in self.ooms.items()})
+        return counts
+
+    def exported_window_counts(self, now: datetime, window_seconds: float) -> dict[tuple[str, str, str], int]:
+        counts = dict.fromkeys(self.oom_counts(), 0)
+        counts.update({key: total.exported_in_window(now, window_seconds) for key, total in self.ooms.items()})
         return counts
 
     def pod_progress(self, uid: str) -> tuple[object, ...] | None:
@@ -328,11 +367,9 @@ class Ledger:
                     "version": v,
                     "count": t.kills,
                     "inferred": t.inferred,
-                    **(
-                        {"recent": [{"start": _unix_rfc3339(b), "count": n} for b, n in sorted(t.recent.items())]}
-                        if t.recent
-                        else {}
-                    ),
+                    **({"recent": _buckets(t.recent)} if t.recent else {}),
+                    "exported": t.exported,
+                    **({"exportedRecent": _buckets(t.exported_recent)} if t.exported_recent else {}),
                 }
                 for (w, c, v), t in sorted(self.ooms.items())
             ],
@@ -369,12 +406,25 @@ class Ledger:
                 float(v.get("closedPodSeconds", 0)),
             )
         for o in data.get("oomKills", []):
+            recent = _unbuckets(o.get("recent", []))
+            # A ledger written before `exported` existed published its whole count.
+            exported = int(o["exported"]) if "exported" in o else int(o.get("count", 0))
             ledger.ooms[(o["workload"], o["container"], o["version"])] = OOMTotal(
                 int(o.get("count", 0)),
                 int(o.get("inferred", 0)),
-                {int(_parse(b["start"]).timestamp()): int(b["count"]) for b in o.get("recent", [])},
+                recent,
+                exported,
+                _unbuckets(o.get("exportedRecent", [])) if "exported" in o else dict(recent),
             )
         return ledger
+
+
+def _buckets(recent: dict[int, int]) -> list[dict[str, Any]]:
+    return [{"start": _unix_rfc3339(b), "count": n} for b, n in sorted(recent.items())]
+
+
+def _unbuckets(stored: list[dict[str, Any]]) -> dict[int, int]:
+    return {int(_parse(b["start"]).timestamp()): int(b["count"]) for b in stored}
 
 
 def _baseline(state: ContainerState, watching_since: datetime) -> ContainerRecord:

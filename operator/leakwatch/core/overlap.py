@@ -8,7 +8,7 @@ every replica and every restart picks the same one without talking to the others
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -65,10 +65,12 @@ def auto_actor(claims: Iterable[Claim], workload: str) -> str | None:
     return min(acting, key=precedence).name if acting else None
 
 
-def counted_elsewhere(overlap: Overlap, earlier_with_key: Sequence[str]) -> bool:
-    """True if a LeakWatch that shares pods with this one and came before it already publishes
-    this (workload, container, version): its counter is the one that counts."""
-    return any(other in overlap.shared_with for other in earlier_with_key)
+def exports_kills_of(name: str, selecting: Iterable[tuple[datetime | None, str]]) -> bool:
+    """True if LeakWatch `name` is the first of those selecting a pod (creation time, name): its
+    metrics count that pod's OOMKills. Decided when a kill is counted, so each OOMKill lands in
+    exactly one LeakWatch's counter, also where selectors overlap only in part."""
+    ordered = sorted(selecting, key=lambda who: first_come(*who))
+    return bool(ordered) and ordered[0][1] == name
 
 
 def overlap_condition(name: str, overlap: Overlap) -> ConditionUpdate:
@@ -80,6 +82,6 @@ def overlap_condition(name: str, overlap: Overlap) -> ConditionUpdate:
         "True",
         "SharedPods",
         f"{overlap.shared_pods} of its pods are also selected by LeakWatch {', '.join(overlap.shared_with)}; "
-        f"each status counts them, metrics count their OOMKills once, under {first} (the oldest, then by "
-        "name), and of those in Auto mode only the oldest acts on a workload",
+        f"each status counts them, metrics count each OOMKill of theirs once, under {first} (the oldest, "
+        "then by name, when the kill was counted), and of those in Auto mode only the oldest acts on a workload",
     )

@@ -5,13 +5,10 @@ them where the cluster-stored ledger left them instead of resetting to zero."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-from leakwatch.core.overlap import counted_elsewhere, first_come
 
 if TYPE_CHECKING:
     from leakwatch.watch.accountant import Accountant
@@ -25,7 +22,7 @@ class LeakWatchCollector(Collector):
         self.accountant = accountant
 
     def collect(self) -> Iterator[Metric]:
-        now = datetime.now(UTC)
+        now = self.accountant.clock()  # the clock the ledger counted with
         kills = CounterMetricFamily(
             "leakwatch_oom_kills",
             "OOMKills of watched containers, each counted once (inferred ones included).",
@@ -63,22 +60,15 @@ class LeakWatchCollector(Collector):
             labels=["namespace", "leakwatch", "workload", "action", "from_version", "to_version"],
         )
         with self.accountant.lock:
-            # Oldest first, so of LeakWatches sharing pods the first publishes their OOMKills.
             # Only what this replica owns: a paused replica's copies would count every OOMKill twice.
             everyone = sorted(
-                (w for w in self.accountant.watched.values() if w.active),
-                key=lambda w: (w.namespace, first_come(w.created_at, w.name)),
+                (w for w in self.accountant.watched.values() if w.active), key=lambda w: (w.namespace, w.name)
             )
-            published: dict[tuple[str, str, str, str], list[str]] = {}  # (namespace, key) -> LeakWatches
             for watched in everyone:
                 ns, name, ledger = watched.namespace, watched.name, watched.ledger
-                window = watched.oom_window_seconds
-                in_window = ledger.oom_window_counts(now, window)
-                for (workload, container, version), count in sorted(ledger.oom_counts().items()):
-                    earlier = published.setdefault((ns, workload, container, version), [])
-                    if counted_elsewhere(watched.overlap, earlier):
-                        continue
-                    earlier.append(name)
+                # Each OOMKill in one LeakWatch's counter, where selectors overlap (core/overlap.py).
+                in_window = ledger.exported_window_counts(now, watched.oom_window_seconds)
+                for (workload, container, version), count in sorted(ledger.exported_counts().items()):
                     labels = [ns, name, workload, container, version]
                     kills.add_metric(labels, count)
                     kills_in_window.add_metric(labels, in_window.get((workload, container, version), 0))

@@ -30,7 +30,7 @@ from leakwatch.core.attribution import MAX_VERSION_LENGTH, UNKNOWN, VersionReadi
 from leakwatch.core.conditions import DEGRADED, ROLLBACK_RECOMMENDED, ConditionUpdate, merge_conditions, rfc3339
 from leakwatch.core.decide import Decision, recommendation_status
 from leakwatch.core.oom import Ledger, OOMKill
-from leakwatch.core.overlap import Claim, Overlap, auto_actor, overlap_condition, overlaps
+from leakwatch.core.overlap import Claim, Overlap, auto_actor, exports_kills_of, overlap_condition, overlaps
 from leakwatch.core.pods import PodInfo
 from leakwatch.core.summary import ledger_status
 from leakwatch.core.validation import parse_spec
@@ -500,6 +500,9 @@ class Accountant:
             now=self.clock(),
             oom_window_seconds=watched.oom_window_seconds,
             watching_since=watched.created_at,
+            exports=exports_kills_of(
+                watched.name, ((w.created_at, w.name) for w in self._watching(pod.namespace) if w.selects(pod))
+            ),
         )
 
     def _refresh_overlaps(self, namespace: str) -> None:
