@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from leakwatch.core.oom import OOM_WINDOW_BUCKETS, ContainerRecord, Ledger, account_container
+from leakwatch.core.oom import MAX_VERSIONS, OOM_WINDOW_BUCKETS, ContainerRecord, Ledger, account_container
 from leakwatch.core.pods import ContainerState, OwnerRef, PodInfo, Termination
+from leakwatch.core.summary import ledger_status
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -234,3 +235,21 @@ def test_pods_started_after_the_leakwatch_keep_their_inferred_restarts() -> None
         watching_since=created,
     )
     assert [(k.inferred, k.count) for k in kills] == [(False, 1), (True, 3)]
+
+
+def test_a_version_a_deploy_keeps_at_most_max_versions_and_every_oomkill_in_the_total() -> None:
+    """A pipeline that deploys each commit: 100 versions, each OOMKilled once, one pod at a time.
+    The oldest idle versions go; the running one stays; the all-time count loses nothing."""
+    ledger = Ledger()
+    for n in range(100):
+        at = T0 + timedelta(hours=n)
+        ledger.observe(pod(f"p{n}", f"1.0.{n}", 1, oom("t")), version=f"1.0.{n}", workload="w", containers=[], now=at)
+        if n < 99:
+            ledger.forget(f"p{n}", at + timedelta(minutes=30))
+    assert len(ledger.versions) == MAX_VERSIONS
+    assert "1.0.99" in ledger.versions and "1.0.0" not in ledger.versions and "1.0.36" in ledger.versions
+    assert {v for _, _, v in ledger.ooms} == set(ledger.versions)
+    status = ledger_status(ledger, T0 + timedelta(hours=100))
+    assert status["oomKills"] == 100 and len(status["versions"]) == MAX_VERSIONS
+    restored = Ledger.from_status(status["ledger"])
+    assert restored.total_oom_kills() == 100 and restored.versions.keys() == ledger.versions.keys()

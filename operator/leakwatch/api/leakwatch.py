@@ -427,8 +427,16 @@ class Ledger(ApiModel):
     model_config = ConfigDict(extra="ignore")
 
     pods: list[LedgerPod] = Field(default_factory=list)
-    versions: list[LedgerVersion] = Field(default_factory=list)
+    versions: list[LedgerVersion] = Field(
+        default_factory=list, max_length=64, description="The 64 most recently seen versions at most."
+    )
     oom_kills: list[LedgerOOMKills] = Field(default_factory=list, alias="oomKills")
+    retired_oom_kills: int = Field(
+        default=0,
+        ge=0,
+        alias="retiredOOMKills",
+        description="OOMKills of versions no longer kept (beyond the 64 most recently seen).",
+    )
     past: list[LedgerPastPod] = Field(
         default_factory=list, description="Recently gone pods whose memory may still be analysed."
     )

@@ -27,6 +27,10 @@ REMEMBERED_FINISH_TIMES = 8  # enough to recognise any replay; older ones are be
 REMEMBERED_PAST_PODS = 256  # gone pods whose memory series may still be in the analysis window
 OOM_WINDOW_BUCKETS = 256  # per (workload, container, version): the resolution of oom.window counts
 MIN_BUCKET_SECONDS = 60
+# Versions one LeakWatch keeps: every one is a status row, a ledger entry and metric series, and a
+# pipeline that deploys each commit would otherwise grow the status past etcd's object size limit.
+# The oldest that no longer run go first; their OOMKills stay in the all-time total.
+MAX_VERSIONS = 64
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,7 @@ class Ledger:
     versions: dict[str, VersionRecord] = field(default_factory=dict)
     ooms: dict[tuple[str, str, str], OOMTotal] = field(default_factory=dict)  # (workload, container, version)
     past: list[PastPod] = field(default_factory=list)  # oldest first, bounded
+    retired_oom_kills: int = 0  # OOMKills of versions dropped for MAX_VERSIONS
 
     def observe(
         self,
@@ -315,12 +320,29 @@ class Ledger:
         counts.update({key: total.in_window(now, window_seconds) for key, total in self.ooms.items()})
         return counts
 
+    def total_oom_kills(self) -> int:
+        return self.retired_oom_kills + sum(total.kills for total in self.ooms.values())
+
     def _version(self, version: str, workload: str, seen: str) -> VersionRecord:
         record = self.versions.get(version)
         if record is None:
             record = VersionRecord(version, workload, first_seen=seen, last_seen=seen)
             self.versions[version] = record
+            self._retire_old_versions(keep=version)
         return record
+
+    def _retire_old_versions(self, keep: str | None = None) -> None:
+        excess = len(self.versions) - MAX_VERSIONS
+        if excess <= 0:
+            return
+        running = {p.version for p in self.pods.values()} | {keep}
+        idle = sorted(
+            (v for v in self.versions.values() if v.version not in running), key=lambda v: _parse(v.last_seen)
+        )
+        for record in idle[:excess]:
+            del self.versions[record.version]
+            for key in [key for key in self.ooms if key[2] == record.version]:
+                self.retired_oom_kills += self.ooms.pop(key).kills
 
     # --- persistence: the ledger lives in LeakWatch.status.ledger ------------------------------------
     def to_status(self) -> dict[str, Any]:
@@ -373,6 +395,7 @@ class Ledger:
                 }
                 for (w, c, v), t in sorted(self.ooms.items())
             ],
+            **({"retiredOOMKills": self.retired_oom_kills} if self.retired_oom_kills else {}),
         }
 
     @classmethod
@@ -405,6 +428,7 @@ class Ledger:
                 int(v.get("pods", 0)),
                 float(v.get("closedPodSeconds", 0)),
             )
+        ledger.retired_oom_kills = int(data.get("retiredOOMKills", 0))
         for o in data.get("oomKills", []):
             recent = _unbuckets(o.get("recent", []))
             # A ledger written before `exported` existed published its whole count.
@@ -416,6 +440,7 @@ class Ledger:
                 exported,
                 _unbuckets(o.get("exportedRecent", [])) if "exported" in o else dict(recent),
             )
+        ledger._retire_old_versions()  # one written before MAX_VERSIONS existed
         return ledger
 
 

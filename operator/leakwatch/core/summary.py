@@ -38,6 +38,6 @@ def ledger_status(
 ) -> dict[str, Any]:
     return {
         "ledger": ledger.to_status(),
-        "oomKills": sum(total.kills for total in ledger.ooms.values()),
+        "oomKills": ledger.total_oom_kills(),
         "versions": version_rows(ledger, now, analysis, oom_window_seconds),
     }
