@@ -71,7 +71,11 @@ def test_an_api_server_restart_loses_nothing_and_duplicates_no_event(cluster: Cl
     # Written right after the restart: the operator's watch must resume and see it.
     cluster.core.patch_namespaced_pod_status("restart-app-0", NS, kubelet_status(2, "2026-11-25T02:00:00Z"))
     wait_for(lambda: cluster.status("restart").get("oomKills") == 2, timeout=90, what="the OOMKill after the restart")
-    wait_for(lambda: len(cluster.oom_events("restart-app")) == 2, what="two OOMKill Events")
+    try:
+        wait_for(lambda: len(cluster.oom_events("restart-app")) == 2, timeout=45, what="two OOMKill Events")
+    except pytest.fail.Exception:
+        said = [line for line in cluster.operator.log.read_text().splitlines() if "event" in line.lower()]
+        pytest.fail(f"events {[e.message for e in cluster.oom_events('restart-app')]}; operator said {said[-20:]}")
     assert sorted(e.message.rsplit(" at ", 1)[1] for e in cluster.oom_events("restart-app")) == [
         "2026-11-25T01:00:00Z",
         "2026-11-25T02:00:00Z",

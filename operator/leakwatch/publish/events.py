@@ -20,9 +20,11 @@ from urllib3.exceptions import HTTPError
 log = logging.getLogger(__name__)
 K = TypeVar("K", bound=Hashable)
 COMPONENT = "leakwatch"
-# An API server that restarts answers 5xx or refuses connections for a few seconds; an OOMKill's
-# Event is posted right after its status write, so it must outlast that. Names make retries safe.
-RETRY_DELAYS_SECONDS = (0.5, 1.0, 2.0, 4.0)
+# An API server that restarts answers 5xx or refuses connections for a few seconds, and 429
+# "storage is (re)initializing" for each resource until its watch cache is filled, Events' later
+# than LeakWatches' on a loaded machine; an OOMKill's Event is posted right after its status write,
+# so it must outlast that: about half a minute in all. Names make retries safe.
+RETRY_DELAYS_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
