@@ -7,7 +7,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from leakwatch.api.advisory import LeakAdvisorySpec
-from leakwatch.core.decide import DecisionInput, VersionFacts, decide
+from leakwatch.core.decide import (
+    RULES,
+    DecisionInput,
+    VersionFacts,
+    decide,
+    first_decision,
+    fixed_version_available,
+    no_safe_target,
+    nothing_to_do,
+    stable_version_available,
+    unknown_version,
+)
 
 MiB = 2**20
 T0 = datetime(2025, 7, 1, 10, tzinfo=UTC)
@@ -114,3 +125,135 @@ def test_nothing_to_do_when_the_running_version_is_stable() -> None:
         decide(DecisionInput("w", [OLD, facts("3.1.2", "Stable", days_before=0, days_long=1, running=True)])).action
         == "None"
     )
+
+
+# --- Each rule alone, then the order of RULES where two rules would both decide. ---
+
+JOOBY_ADVISORIES = [("jooby-3453", JOOBY)]
+LEAKY_FIX = facts("3.1.4", "Leaking", days_before=1, days_long=0.9)  # the advisory's fix, seen leaking here
+KNOWN_GOOD_ONLY = facts("3.0.10", "InsufficientData", days_before=6, days_long=5)  # never judged, listed known good
+UNKNOWN_LEAK = facts("unknown", "Leaking", days_before=0, days_long=1, running=True)
+NO_ADVISORY = DecisionInput("checkout-api", [OLD, NEW])
+JOOBY_STORY = DecisionInput("checkout-api", [OLD, NEW], "io.jooby:jooby-netty", JOOBY_ADVISORIES)
+NEW_LEAK_WORDS = "3.1.2 leaks 52.0 MiB/h (OOM in ~3.0 hours, 7 OOMKills since rollout on 2025-07-01 10:00)"
+
+
+def test_unknown_version_applies_to_a_leaking_unknown_version_only() -> None:
+    decision = unknown_version(DecisionInput("w", [UNKNOWN_LEAK]))
+    assert decision is not None
+    assert (decision.action, decision.reason, decision.from_version) == ("Investigate", "UnknownVersion", "unknown")
+    assert decision.summary == (
+        "w: pods of an unknown version leak; set spec.version so LeakWatch can tell versions apart"
+    )
+    assert decision.evidence == ["unknown: 72.0 pod-hours observed, 0 OOMKills"]
+    assert unknown_version(NO_ADVISORY) is None
+
+
+def test_fixed_version_available_needs_an_advisory_with_a_fix_that_is_safe() -> None:
+    decision = fixed_version_available(JOOBY_STORY)
+    assert decision is not None
+    assert (decision.action, decision.reason, decision.to_version) == ("Upgrade", "FixedVersionAvailable", "3.1.4")
+    assert "3.1.2 is covered by jooby#3453: Netty direct buffers leak on every POST" in decision.evidence
+    assert fixed_version_available(NO_ADVISORY) is None
+    assert fixed_version_available(DecisionInput("checkout-api", [OLD, NEW], None, JOOBY_ADVISORIES)) is None
+    leaky_fix = DecisionInput("checkout-api", [OLD, LEAKY_FIX, NEW], "io.jooby:jooby-netty", JOOBY_ADVISORIES)
+    assert fixed_version_available(leaky_fix) is None
+
+
+def test_stable_version_available_rolls_back_to_the_last_version_stable_long_enough() -> None:
+    decision = stable_version_available(NO_ADVISORY)
+    assert decision is not None
+    assert (decision.action, decision.reason) == ("Rollback", "StableVersionAvailable")
+    assert (decision.from_version, decision.to_version, decision.rollback_to) == ("3.1.2", "3.0.10", "3.0.10")
+    assert decision.confidence == pytest.approx(0.95 * 0.95)
+    assert decision.summary == f"checkout-api: {NEW_LEAK_WORDS}; 3.0.10 was flat for 6.0 days; roll back to 3.0.10."
+    assert decision.evidence == [
+        "3.1.2: 14.4 pod-hours observed, 7 OOMKills",
+        "3.1.2: grows 52.0 MiB/h",
+        "3.0.10 was flat for 6.0 days (432.0 pod-hours, 0 OOMKills)",
+    ]
+    briefly = facts("3.0.10", "Stable", days_before=1, days_long=0.01)
+    assert stable_version_available(DecisionInput("w", [briefly, NEW])) is None
+
+
+def test_stable_version_available_trusts_a_known_good_version_a_little_less() -> None:
+    given = DecisionInput("checkout-api", [KNOWN_GOOD_ONLY, LEAKY_FIX, NEW], "io.jooby:jooby-netty", JOOBY_ADVISORIES)
+    decision = stable_version_available(given)
+    assert decision is not None and decision.to_version == "3.0.10"
+    assert decision.confidence == pytest.approx(0.95 * 0.9)
+    assert decision.summary == f"checkout-api: {NEW_LEAK_WORDS}; 3.0.10 is known good; roll back to 3.0.10."
+    assert decision.evidence[2:] == [
+        "3.1.2 is covered by jooby#3453: Netty direct buffers leak on every POST",
+        "3.1.4 is no target: it leaked",
+        "3.0.10 is known good (360.0 pod-hours, 0 OOMKills)",
+    ]
+
+
+def test_no_safe_target_applies_to_any_leak() -> None:
+    decision = no_safe_target(DecisionInput("w", [NEW]))
+    assert decision is not None
+    assert (decision.action, decision.reason, decision.from_version, decision.to_version) == (
+        "Investigate",
+        "NoSafeTarget",
+        "3.1.2",
+        None,
+    )
+    assert decision.summary == (
+        f"w: {NEW_LEAK_WORDS}; no earlier version was stable long enough and no fix is known; investigate."
+    )
+    assert no_safe_target(DecisionInput("w", [OLD])) is None  # not running
+    assert (
+        no_safe_target(DecisionInput("w", [facts("3.1.2", "Stable", days_before=0, days_long=1, running=True)])) is None
+    )
+
+
+def test_nothing_to_do_always_decides() -> None:
+    nothing = nothing_to_do(DecisionInput("w", [OLD]))
+    assert (nothing.action, nothing.reason, nothing.summary) == ("None", "NothingRunning", "w: no pods running")
+    stable = facts("3.1.2", "Stable", days_before=0, days_long=1, running=True)
+    no_leak = nothing_to_do(DecisionInput("w", [OLD, stable]))
+    assert (no_leak.action, no_leak.reason, no_leak.from_version) == ("None", "NoLeak", "3.1.2")
+    assert no_leak.summary == "w: 3.1.2 shows no leak" and no_leak.evidence == []
+
+
+def test_the_newest_running_version_is_the_one_judged() -> None:
+    older_running_leak = facts("3.1.2", "Leaking", days_before=1, days_long=1, running=True)
+    newest_stable = facts("3.1.4", "Stable", days_before=0, days_long=0.5, running=True)
+    assert decide(DecisionInput("w", [OLD, older_running_leak, newest_stable])).reason == "NoLeak"
+
+
+def test_an_upgrade_leads_over_a_rollback() -> None:
+    # Both rules apply to the jooby story; the fix comes first in RULES and the rollback is offered.
+    assert stable_version_available(JOOBY_STORY) is not None
+    decision = decide(JOOBY_STORY)
+    assert decision.reason == "FixedVersionAvailable" and decision.rollback_to == "3.0.10"
+    assert RULES.index(fixed_version_available) < RULES.index(stable_version_available)
+
+
+def test_an_unknown_version_is_never_rolled_back() -> None:
+    # An earlier stable version would pass for a rollback target of pods whose version is unknown.
+    given = DecisionInput("w", [OLD, UNKNOWN_LEAK])
+    assert stable_version_available(given) is not None
+    assert decide(given).reason == "UnknownVersion"
+    assert RULES.index(unknown_version) < RULES.index(stable_version_available)
+
+
+def test_a_leak_with_a_target_is_not_left_to_investigation() -> None:
+    # no_safe_target applies to every leak, so it must come after the rules that find a target.
+    assert no_safe_target(NO_ADVISORY) is not None
+    assert decide(NO_ADVISORY).reason == "StableVersionAvailable"
+    assert RULES.index(no_safe_target) > max(
+        RULES.index(r) for r in (fixed_version_available, stable_version_available)
+    )
+
+
+def test_nothing_to_do_comes_last_because_it_applies_to_everything() -> None:
+    assert nothing_to_do(DecisionInput("w", [NEW])).action == "None"  # wrong for a leak: only a fallback
+    assert RULES[-1] is nothing_to_do
+    assert decide(DecisionInput("w", [NEW])).action == "Investigate"
+
+
+def test_a_chain_without_a_fallback_is_an_error_not_a_silent_none() -> None:
+    with pytest.raises(ValueError, match="no rule decided"):
+        first_decision((unknown_version,), NO_ADVISORY)
+    assert first_decision(RULES, NO_ADVISORY) == decide(NO_ADVISORY)

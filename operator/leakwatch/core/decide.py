@@ -1,30 +1,30 @@
 """The recommendation: from per-version verdicts, OOM history, the rollout timeline and matching
 advisories to one action and one line of words. Pure: the inputs are gathered elsewhere once.
 
-Rules, in order:
-- the version that matters is the newest running one; if it does not leak, there is nothing to do;
-- an unknown version gets `Investigate`: no target can be judged against it;
-- an advisory that covers it and names a fix gives `Upgrade` to the nearest fixed version on the
-  same release line, unless that version is itself covered or was seen leaking;
-- the most recent earlier version that was `Stable` for long enough (or is listed known-good by
-  an advisory) and is not itself covered or leaking gives `Rollback`; with both, the summary
-  offers both and Upgrade leads;
-- a leak with no safe target is `Investigate`.
+`decide` runs `RULES`, an ordered tuple of small rules, each `DecisionInput -> Decision | None`;
+the first rule that returns a Decision wins. A rule states facts (action, reason, versions, what
+was passed over and why); `describe` and `evidence_lines` word every Decision in one place.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from functools import cached_property
+from typing import Literal, assert_never
 
 from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.core.analysis import VersionVerdict, human_duration, mib_per_hour
 from leakwatch.core.attribution import UNKNOWN
 from leakwatch.core.oom import Ledger
-from leakwatch.core.versions import matches, nearest_fix, newest, package_ecosystem
+from leakwatch.core.versions import AdvisoryMatch, matches, nearest_fix, newest, package_ecosystem
 
 Action = Literal["Upgrade", "Rollback", "Investigate", "None"]
+# CamelCase, for the RollbackRecommended condition; one per rule, so `describe` can word each.
+Reason = Literal[
+    "UnknownVersion", "FixedVersionAvailable", "StableVersionAvailable", "NoSafeTarget", "NothingRunning", "NoLeak"
+]
 
 
 @dataclass(frozen=True)
@@ -47,24 +47,328 @@ class VersionFacts:
 
 
 @dataclass(frozen=True)
+class FixOffer:
+    """An upgrade for the leaking version: the nearest fixed version on its own release line."""
+
+    version: str
+    fixes: tuple[str, ...]  # aliases of the advisories it fixes, e.g. jooby#3453
+    newest_line: str | None  # the newest fixed version on any line, offered as well when it differs
+
+
+# Why an earlier version is no rollback target: LeakWatch saw it leak, or an advisory covers it.
+Unsafe = Literal["leaked", "covered"]
+
+
+@dataclass(frozen=True)
+class PassedOver:
+    """An earlier version the rollback search skipped, and why."""
+
+    version: str
+    why: Unsafe
+
+
+@dataclass(frozen=True)
+class RollbackSearch:
+    """The most recent earlier version safe to roll back to, and the ones skipped on the way."""
+
+    target: VersionFacts | None
+    passed_over: tuple[PassedOver, ...]
+
+
+@dataclass(frozen=True)
 class DecisionInput:
+    """Everything a decision needs, gathered once. The cached properties below derive what several
+    rules share (the leaking version, the fix, the rollback target) so that each is computed once."""
+
     workload: str
     versions: list[VersionFacts]
     package: str | None = None  # spec.version.framework: advisories are matched only when set
     advisories: list[tuple[str, LeakAdvisorySpec]] = field(default_factory=list)
     min_stable_pod_hours: float = 1.0
 
+    @cached_property
+    def current(self) -> VersionFacts | None:
+        """The version that matters: the newest running one."""
+        running = sorted((v for v in self.versions if v.running), key=lambda v: v.first_seen)
+        return running[-1] if running else None
+
+    @cached_property
+    def leaking(self) -> VersionFacts | None:
+        """The current version if it leaks: every rule but the fallback is about one."""
+        current = self.current
+        return current if current is not None and current.verdict == "Leaking" else None
+
+    @cached_property
+    def relevant_advisories(self) -> list[tuple[str, LeakAdvisorySpec]]:
+        # Without spec.version.framework there is no package to match advisories against.
+        return self.advisories if self.package else []
+
+    @cached_property
+    def ecosystem(self) -> str:
+        """How the package's versions are ordered (Maven, PyPI, npm, Go), as its advisories say."""
+        return package_ecosystem(self.relevant_advisories, self.package or "")
+
+    @cached_property
+    def leaked(self) -> frozenset[str]:
+        """Every version LeakWatch judged Leaking: never a target, whatever an advisory says."""
+        return frozenset(v.version for v in self.versions if v.verdict == "Leaking")
+
+    def covered(self, version: str) -> bool:
+        """Whether an advisory says `version` of the package leaks."""
+        return bool(self.package) and bool(matches(self.relevant_advisories, self.package or "", version))
+
+    def safe(self, version: str) -> bool:
+        """Neither seen leaking nor covered by an advisory: a version LeakWatch may recommend."""
+        return version not in self.leaked and not self.covered(version)
+
+    @cached_property
+    def coverage(self) -> tuple[AdvisoryMatch, ...]:
+        """The advisories that cover the leaking version."""
+        if self.leaking is None or not self.package:
+            return ()
+        return tuple(matches(self.relevant_advisories, self.package, self.leaking.version))
+
+    @cached_property
+    def fix(self) -> FixOffer | None:
+        """The nearest safe fixed version of the advisories covering the leaking version. When several
+        advisories cover it, only those fixed by that same version count: one upgrade fixes them."""
+        if self.leaking is None:
+            return None
+        upgrade: str | None = None
+        fixing: list[str] = []
+        other_fixes: list[str] = []
+        for hit in self.coverage:
+            target = nearest_fix(self.ecosystem, self.leaking.version, hit.fixed)
+            if target and self.safe(target) and (upgrade is None or target == upgrade):
+                upgrade, fixing = target, [*fixing, hit.alias]
+                other_fixes += [v for v in hit.all_fixed if self.safe(v)]
+        if upgrade is None:
+            return None
+        return FixOffer(upgrade, tuple(fixing), newest(self.ecosystem, other_fixes))
+
+    @cached_property
+    def rollback_search(self) -> RollbackSearch:
+        """The most recent earlier version that was Stable for long enough, or that an advisory lists
+        as known good, and that neither leaked nor is covered."""
+        leaking = self.leaking
+        if leaking is None:
+            return RollbackSearch(None, ())
+        known_good = {v for _, spec in self.relevant_advisories for v in spec.known_good}
+        earlier = sorted(
+            (
+                v
+                for v in self.versions
+                if v.version not in (leaking.version, UNKNOWN) and v.first_seen <= leaking.first_seen
+            ),
+            key=lambda v: v.last_seen,
+            reverse=True,
+        )
+        passed_over: list[PassedOver] = []
+        for candidate in earlier:
+            if candidate.version in self.leaked or self.covered(candidate.version):
+                why: Unsafe = "leaked" if candidate.version in self.leaked else "covered"
+                passed_over.append(PassedOver(candidate.version, why))
+                continue
+            stable_long = candidate.verdict == "Stable" and candidate.pod_hours >= self.min_stable_pod_hours
+            if stable_long or candidate.version in known_good:
+                return RollbackSearch(candidate, tuple(passed_over))
+        return RollbackSearch(None, tuple(passed_over))
+
 
 @dataclass(frozen=True)
 class Decision:
+    """What to do about the workload, as facts. `summary` and `evidence` are worded from these facts
+    by `describe` and `evidence_lines`, never by the rules."""
+
     action: Action
-    reason: str  # CamelCase, for the RollbackRecommended condition
-    summary: str
+    reason: Reason
+    workload: str
     from_version: str | None = None
     to_version: str | None = None
-    rollback_to: str | None = None  # a rollback target, also when Upgrade leads
     confidence: float = 0.0
-    evidence: list[str] = field(default_factory=list)
+    leaking: VersionFacts | None = None  # the leaking version, for the words about its leak
+    fix: FixOffer | None = None
+    rollback_target: VersionFacts | None = None  # also when Upgrade leads: the summary offers both
+    covered_by: tuple[AdvisoryMatch, ...] = ()
+    passed_over: tuple[PassedOver, ...] = ()
+
+    @property
+    def rollback_to(self) -> str | None:
+        return self.rollback_target.version if self.rollback_target is not None else None
+
+    @property
+    def summary(self) -> str:
+        return describe(self)
+
+    @property
+    def evidence(self) -> list[str]:
+        return evidence_lines(self)
+
+
+Rule = Callable[[DecisionInput], Decision | None]
+
+
+def unknown_version(given: DecisionInput) -> Decision | None:
+    """An unknown version leaks: no target can be judged against it, so investigate."""
+    leaking = given.leaking
+    if leaking is None or leaking.version != UNKNOWN:
+        return None
+    return Decision(
+        "Investigate",
+        "UnknownVersion",
+        given.workload,
+        from_version=UNKNOWN,
+        confidence=leaking.confidence,
+        leaking=leaking,
+    )
+
+
+def fixed_version_available(given: DecisionInput) -> Decision | None:
+    """An advisory covers the leaking version and names a safe fix: upgrade (offering a rollback too)."""
+    leaking, fix = given.leaking, given.fix
+    if leaking is None or fix is None:
+        return None
+    return Decision(
+        "Upgrade",
+        "FixedVersionAvailable",
+        given.workload,
+        from_version=leaking.version,
+        to_version=fix.version,
+        confidence=leaking.confidence,
+        leaking=leaking,
+        fix=fix,
+        rollback_target=given.rollback_search.target,
+        covered_by=given.coverage,
+        passed_over=given.rollback_search.passed_over,
+    )
+
+
+def stable_version_available(given: DecisionInput) -> Decision | None:
+    """An earlier version was stable long enough (or is known good) and is safe: roll back to it."""
+    leaking, target = given.leaking, given.rollback_search.target
+    if leaking is None or target is None:
+        return None
+    # Known good by an advisory alone, without LeakWatch's own Stable verdict: trusted a little less.
+    confidence = leaking.confidence * (target.confidence if target.verdict == "Stable" else 0.9)
+    return Decision(
+        "Rollback",
+        "StableVersionAvailable",
+        given.workload,
+        from_version=leaking.version,
+        to_version=target.version,
+        confidence=confidence,
+        leaking=leaking,
+        rollback_target=target,
+        covered_by=given.coverage,
+        passed_over=given.rollback_search.passed_over,
+    )
+
+
+def no_safe_target(given: DecisionInput) -> Decision | None:
+    """A leak with neither a fix nor a safe earlier version: investigate."""
+    leaking = given.leaking
+    if leaking is None:
+        return None
+    return Decision(
+        "Investigate",
+        "NoSafeTarget",
+        given.workload,
+        from_version=leaking.version,
+        confidence=leaking.confidence,
+        leaking=leaking,
+        covered_by=given.coverage,
+        passed_over=given.rollback_search.passed_over,
+    )
+
+
+def nothing_to_do(given: DecisionInput) -> Decision:
+    """The fallback when no leak rule applied: nothing runs, or the current version does not leak."""
+    if given.current is None:
+        return Decision("None", "NothingRunning", given.workload)
+    return Decision("None", "NoLeak", given.workload, from_version=given.current.version)
+
+
+# The order is the precedence: the first rule that returns a Decision wins. An unknown version comes
+# first (an earlier stable version would otherwise pass for its rollback target); a fix leads over a
+# rollback, which the Upgrade summary still offers; any other leak is investigated. Only when nothing
+# leaks is there nothing to do, so the last rule needs no condition and always decides.
+RULES: tuple[Rule, ...] = (
+    unknown_version,
+    fixed_version_available,
+    stable_version_available,
+    no_safe_target,
+    nothing_to_do,
+)
+
+
+def first_decision(rules: tuple[Rule, ...], given: DecisionInput) -> Decision:
+    """The Decision of the first rule that applies."""
+    for rule in rules:
+        decision = rule(given)
+        if decision is not None:
+            return decision
+    raise ValueError("no rule decided: a chain of rules must end with one that always returns a Decision")
+
+
+def decide(given: DecisionInput) -> Decision:
+    """What to recommend for the workload."""
+    return first_decision(RULES, given)
+
+
+# --- Wording: every sentence a Decision shows is written here, from its facts. ---
+
+PASSED_OVER_WORDS: dict[Unsafe, str] = {
+    "leaked": "leaked",
+    "covered": "is covered by an advisory",
+}
+
+
+def describe(decision: Decision) -> str:
+    """The decision's one line, for status.recommendation and the RollbackRecommended condition."""
+    workload, leaking, target = decision.workload, decision.leaking, decision.rollback_target
+    match decision.reason:
+        case "NothingRunning":
+            return f"{workload}: no pods running"
+        case "NoLeak":
+            return f"{workload}: {decision.from_version} shows no leak"
+        case "UnknownVersion":
+            return f"{workload}: pods of an unknown version leak; set spec.version so LeakWatch can tell versions apart"
+        case "FixedVersionAvailable":
+            assert leaking is not None and decision.fix is not None  # fixed_version_available sets both
+            fix = decision.fix
+            tail = f"; {_target_words(target)}" if target is not None else ""
+            also = (
+                f"; {fix.newest_line} on the newest line" if fix.newest_line and fix.newest_line != fix.version else ""
+            )
+            tail += f"; upgrade to {fix.version} (fixes {', '.join(fix.fixes)}{also})"
+            if target is not None:
+                tail += f" or roll back to {target.version}"
+            return f"{workload}: {_leak_words(leaking)}{tail}."
+        case "StableVersionAvailable":
+            assert leaking is not None and target is not None  # stable_version_available sets both
+            return f"{workload}: {_leak_words(leaking)}; {_target_words(target)}; roll back to {target.version}."
+        case "NoSafeTarget":
+            assert leaking is not None  # no_safe_target sets it
+            return (
+                f"{workload}: {_leak_words(leaking)}; no earlier version was stable long enough and no fix is known; "
+                "investigate."
+            )
+        case _:
+            assert_never(decision.reason)
+
+
+def evidence_lines(decision: Decision) -> list[str]:
+    """What the decision rests on: the leak, the advisories covering it, the earlier versions passed
+    over, and the rollback target."""
+    leaking, target = decision.leaking, decision.rollback_target
+    if leaking is None:
+        return []
+    lines = [f"{leaking.version}: {line}" for line in _evidence_of(leaking)]
+    lines += [f"{leaking.version} is covered by {hit.alias}: {hit.summary}" for hit in decision.covered_by]
+    lines += [f"{p.version} is no target: it {PASSED_OVER_WORDS[p.why]}" for p in decision.passed_over]
+    if target is not None:
+        lines.append(f"{_target_words(target)} ({target.pod_hours:.1f} pod-hours, {target.oom_kills} OOMKills)")
+    return lines
 
 
 def _when(moment: datetime) -> str:
@@ -82,111 +386,10 @@ def _leak_words(v: VersionFacts) -> str:
     return f"{v.version} leaks{rate}{detail}"
 
 
-def decide(given: DecisionInput) -> Decision:
-    running = sorted((v for v in given.versions if v.running), key=lambda v: v.first_seen)
-    if not running:
-        return Decision("None", "NothingRunning", f"{given.workload}: no pods running")
-    current = running[-1]
-    if current.verdict != "Leaking":
-        return Decision("None", "NoLeak", f"{given.workload}: {current.version} shows no leak", current.version)
-
-    package = given.package
-    advisories = given.advisories if package else []
-    ecosystem = package_ecosystem(advisories, package or "")
-
-    def covered(version: str) -> bool:
-        return bool(package) and bool(matches(advisories, package or "", version))
-
-    leaked = {v.version for v in given.versions if v.verdict == "Leaking"}
-    evidence = [f"{current.version}: {line}" for line in _evidence_of(current)]
-    words = _leak_words(current)
-    if current.version == UNKNOWN:
-        return Decision(
-            "Investigate",
-            "UnknownVersion",
-            f"{given.workload}: pods of an unknown version leak; set spec.version so LeakWatch can tell versions apart",
-            UNKNOWN,
-            confidence=current.confidence,
-            evidence=evidence,
-        )
-
-    upgrade: str | None = None
-    fixing: list[str] = []
-    other_fixes: list[str] = []
-    for hit in matches(advisories, package or "", current.version) if package else []:
-        evidence.append(f"{current.version} is covered by {hit.alias}: {hit.summary}")
-        target = nearest_fix(ecosystem, current.version, hit.fixed)
-        if target and not covered(target) and target not in leaked and (upgrade is None or target == upgrade):
-            upgrade, fixing = target, [*fixing, hit.alias]
-            other_fixes += [v for v in hit.all_fixed if not covered(v) and v not in leaked]
-    newer_line = newest(ecosystem, other_fixes)
-
-    known_good = {v for _, spec in advisories for v in spec.known_good}
-    earlier = sorted(
-        (
-            v
-            for v in given.versions
-            if v.version not in (current.version, UNKNOWN) and v.first_seen <= current.first_seen
-        ),
-        key=lambda v: v.last_seen,
-        reverse=True,
-    )
-    rollback: VersionFacts | None = None
-    flat = ""
-    for candidate in earlier:
-        if candidate.version in leaked or covered(candidate.version):
-            why = "leaked" if candidate.version in leaked else "is covered by an advisory"
-            evidence.append(f"{candidate.version} is no target: it {why}")
-            continue
-        stable_long = candidate.verdict == "Stable" and candidate.pod_hours >= given.min_stable_pod_hours
-        if stable_long or candidate.version in known_good:
-            rollback = candidate
-            break
-    if rollback is not None:
-        span = human_duration(rollback.seen_for_seconds)
-        flat = (
-            f"{rollback.version} was flat for {span}"
-            if rollback.verdict == "Stable"
-            else f"{rollback.version} is known good"
-        )
-        evidence.append(f"{flat} ({rollback.pod_hours:.1f} pod-hours, {rollback.oom_kills} OOMKills)")
-
-    if upgrade is not None:
-        tail = f"; {flat}" if rollback else ""
-        also = f"; {newer_line} on the newest line" if newer_line and newer_line != upgrade else ""
-        tail += f"; upgrade to {upgrade} (fixes {', '.join(fixing)}{also})"
-        if rollback is not None:
-            tail += f" or roll back to {rollback.version}"
-        return Decision(
-            "Upgrade",
-            "FixedVersionAvailable",
-            f"{given.workload}: {words}{tail}.",
-            current.version,
-            upgrade,
-            rollback.version if rollback else None,
-            current.confidence,
-            evidence,
-        )
-    if rollback is not None:
-        confidence = current.confidence * (rollback.confidence if rollback.verdict == "Stable" else 0.9)
-        return Decision(
-            "Rollback",
-            "StableVersionAvailable",
-            f"{given.workload}: {words}; {flat}; roll back to {rollback.version}.",
-            current.version,
-            rollback.version,
-            rollback.version,
-            confidence,
-            evidence,
-        )
-    return Decision(
-        "Investigate",
-        "NoSafeTarget",
-        f"{given.workload}: {words}; no earlier version was stable long enough and no fix is known; investigate.",
-        current.version,
-        confidence=current.confidence,
-        evidence=evidence,
-    )
+def _target_words(target: VersionFacts) -> str:
+    if target.verdict == "Stable":
+        return f"{target.version} was flat for {human_duration(target.seen_for_seconds)}"
+    return f"{target.version} is known good"
 
 
 def _evidence_of(v: VersionFacts) -> list[str]:
