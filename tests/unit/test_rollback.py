@@ -9,7 +9,17 @@ from typing import Any
 import pytest
 
 from leakwatch.api.leakwatch import LeakWatchSpec
-from leakwatch.core.rollback import plan_rollback
+from leakwatch.core.rollback import (
+    GUARDS,
+    RollbackInput,
+    cooldown_active,
+    first_refusal,
+    managed_by_gitops,
+    no_target_revision,
+    plan_rollback,
+    rollout_in_progress,
+    workload_paused,
+)
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
@@ -107,3 +117,120 @@ def test_no_revision_runs_the_target() -> None:
         cooldown=timedelta(hours=1),
     )
     assert result.reason == "NoTargetRevision"
+
+
+# --- Each guard alone, then the order of GUARDS where two would refuse. ---
+
+
+def given(
+    deployment: dict[str, Any] = DEPLOYMENT,
+    replicasets: list[dict[str, Any]] = REPLICASETS,
+    last: datetime | None = None,
+    **action: Any,
+) -> RollbackInput:
+    return RollbackInput(deployment, replicasets, spec(**action), "3.0.10", last, timedelta(hours=1))
+
+
+def test_managed_by_gitops_refuses_argo_cd_and_flux_unless_allowed() -> None:
+    argo = changed(metadata={"annotations": {"argocd.argoproj.io/instance": "shop"}})
+    assert managed_by_gitops(given(argo), NOW) == (
+        "ManagedByGitOps",
+        "a is managed by GitOps (argocd.argoproj.io/instance); roll back in Git, or set "
+        "spec.action.allowGitOps to let LeakWatch do it",
+    )
+    flux = changed(metadata={"labels": {"helm.toolkit.fluxcd.io/name": "shop"}})
+    assert managed_by_gitops(given(flux), NOW) is not None
+    assert managed_by_gitops(given(argo, allowGitOps=True), NOW) is None
+    assert managed_by_gitops(given(), NOW) is None
+
+
+def test_workload_paused_refuses_a_paused_deployment() -> None:
+    assert workload_paused(given(changed(spec={"paused": True})), NOW) == (
+        "WorkloadPaused",
+        "a is paused; LeakWatch does not roll back a paused Deployment",
+    )
+    assert workload_paused(given(changed(spec={"paused": False})), NOW) is None
+
+
+@pytest.mark.parametrize(
+    "status",
+    [{"observedGeneration": 2}, {"updatedReplicas": 1}, {"replicas": 3}],
+    ids=["spec-not-observed", "not-all-updated", "old-pods-left"],
+)
+def test_rollout_in_progress_refuses_until_the_deployment_settles(status: dict[str, int]) -> None:
+    assert rollout_in_progress(given(changed(status=status)), NOW) == (
+        "RolloutInProgress",
+        "a is mid-rollout; waiting for it to settle",
+    )
+
+
+def test_rollout_in_progress_lets_a_settled_deployment_through() -> None:
+    assert rollout_in_progress(given(), NOW) is None
+
+
+def test_cooldown_active_refuses_within_the_cooldown_only() -> None:
+    assert cooldown_active(given(last=NOW - timedelta(minutes=30)), NOW) == (
+        "CooldownActive",
+        "a was acted on at 2026-11-25T11:30:00Z; the cooldown lasts until 2026-11-25T12:30:00Z",
+    )
+    assert cooldown_active(given(last=NOW - timedelta(hours=1)), NOW) is None  # the cooldown is over at its end
+    assert cooldown_active(given(last=None), NOW) is None
+
+
+def test_no_target_revision_refuses_without_a_replicaset_running_the_target() -> None:
+    assert no_target_revision(given(replicasets=REPLICASETS[1:]), NOW) == (
+        "NoTargetRevision",
+        "no ReplicaSet of a runs version 3.0.10",
+    )
+    assert no_target_revision(given(), NOW) is None
+
+
+def test_the_newest_revision_running_the_target_is_restored() -> None:
+    rerun = {
+        "metadata": {"annotations": {"deployment.kubernetes.io/revision": "3"}},
+        "spec": {"template": template("3.0.10", "h3")},
+    }
+    assert (
+        plan_rollback(
+            deployment=DEPLOYMENT,
+            replicasets=[*REPLICASETS, rerun],
+            spec=spec(),
+            target_version="3.0.10",
+            last_action=None,
+            now=NOW,
+            cooldown=timedelta(hours=1),
+        ).revision
+        == "3"
+    )
+
+
+def test_a_gitops_workload_is_reported_as_such_while_paused_or_mid_rollout() -> None:
+    # Three guards refuse at once: the lasting refusal comes first, so its owners do not wait in vain.
+    both = changed(
+        metadata={"annotations": {"argocd.argoproj.io/instance": "shop"}},
+        spec={"paused": True},
+        status={"updatedReplicas": 1},
+    )
+    assert workload_paused(given(both), NOW) is not None and rollout_in_progress(given(both), NOW) is not None
+    assert plan(both).reason == "ManagedByGitOps"
+    assert GUARDS[0] is managed_by_gitops
+
+
+def test_a_paused_deployment_is_reported_paused_not_mid_rollout() -> None:
+    # Paused mid-rollout, it stays unsettled until someone resumes it: say what they must do.
+    paused_mid_rollout = changed(spec={"paused": True}, status={"updatedReplicas": 1})
+    assert plan(paused_mid_rollout).reason == "WorkloadPaused"
+    assert GUARDS.index(workload_paused) < GUARDS.index(rollout_in_progress)
+
+
+def test_the_target_revision_is_looked_for_only_once_nothing_else_refuses() -> None:
+    unsettled_without_target = given(changed(status={"updatedReplicas": 1}), replicasets=REPLICASETS[1:])
+    assert first_refusal(GUARDS, unsettled_without_target, NOW) == (
+        "RolloutInProgress",
+        "a is mid-rollout; waiting for it to settle",
+    )
+    assert GUARDS[-1] is no_target_revision
+
+
+def test_no_refusal_when_every_guard_allows() -> None:
+    assert first_refusal(GUARDS, given(), NOW) is None

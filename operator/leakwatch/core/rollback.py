@@ -2,15 +2,18 @@
 
 Mirrors `kubectl rollout undo --to-revision`: the target is the ReplicaSet whose pod template
 runs the target version; its template (without the pod-template-hash label) becomes the
-Deployment's. Never while paused or mid-rollout, never twice within the cooldown, never on a
-workload that Argo CD or Flux owns unless the LeakWatch allows it.
+Deployment's. `GUARDS`, tried in order, may each refuse with a (reason, message): never on a
+workload that Argo CD or Flux owns unless the LeakWatch allows it, never while paused or
+mid-rollout, never twice within the cooldown, never without a revision that runs the target.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from leakwatch.api.leakwatch import LeakWatchSpec
@@ -48,6 +51,116 @@ def template_version(template: dict[str, Any], spec: LeakWatchSpec) -> str:
     return read_version(pod, spec.version, spec.containers).version
 
 
+@dataclass(frozen=True)
+class RollbackInput:
+    """Everything the guards and the plan need, read from the API server once."""
+
+    deployment: dict[str, Any]
+    replicasets: list[dict[str, Any]]  # those the Deployment owns
+    spec: LeakWatchSpec
+    target_version: str
+    last_action: datetime | None  # when LeakWatch last rolled this workload back
+    cooldown: timedelta
+
+    @property
+    def name(self) -> str:
+        return str(self.deployment["metadata"]["name"])
+
+    @cached_property
+    def target_replicaset(self) -> dict[str, Any] | None:
+        """The newest revision whose pod template runs the target version."""
+        candidates = [
+            rs
+            for rs in self.replicasets
+            if template_version((rs.get("spec") or {}).get("template") or {}, self.spec) == self.target_version
+        ]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda rs: int(_revision(rs) or "0"))  # a ReplicaSet without one is the oldest
+
+
+# (CamelCase reason, message): why LeakWatch does not roll back, for status.lastAction and its Event.
+Refusal = tuple[str, str]
+Guard = Callable[[RollbackInput, datetime], Refusal | None]
+
+
+def managed_by_gitops(given: RollbackInput, now: datetime) -> Refusal | None:
+    """Argo CD or Flux owns the Deployment and the LeakWatch does not allow acting on it."""
+    meta = given.deployment["metadata"]
+    markers = {**(meta.get("labels") or {}), **(meta.get("annotations") or {})}
+    managed_by = next((m for m in GITOPS_MARKERS if m in markers), None)
+    if managed_by is None or given.spec.action.allow_git_ops:
+        return None
+    return (
+        "ManagedByGitOps",
+        f"{given.name} is managed by GitOps ({managed_by}); roll back in Git, or set "
+        "spec.action.allowGitOps to let LeakWatch do it",
+    )
+
+
+def workload_paused(given: RollbackInput, now: datetime) -> Refusal | None:
+    """Someone paused the Deployment: leave it as they left it."""
+    if not (given.deployment.get("spec") or {}).get("paused"):
+        return None
+    return "WorkloadPaused", f"{given.name} is paused; LeakWatch does not roll back a paused Deployment"
+
+
+def rollout_in_progress(given: RollbackInput, now: datetime) -> Refusal | None:
+    """The Deployment has not settled: its controller has not seen the latest spec or not all
+    replicas are updated."""
+    meta, dspec = given.deployment["metadata"], given.deployment.get("spec") or {}
+    status = given.deployment.get("status") or {}
+    replicas = dspec.get("replicas", 1)
+    settled = (
+        status.get("observedGeneration", 0) >= meta.get("generation", 0)
+        and status.get("updatedReplicas", 0) == replicas
+        and status.get("replicas", 0) == replicas
+    )
+    if settled:
+        return None
+    return "RolloutInProgress", f"{given.name} is mid-rollout; waiting for it to settle"
+
+
+def cooldown_active(given: RollbackInput, now: datetime) -> Refusal | None:
+    """LeakWatch acted on the workload less than a cooldown ago."""
+    last = given.last_action
+    if last is None or now - last >= given.cooldown:
+        return None
+    until = (last + given.cooldown).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        "CooldownActive",
+        f"{given.name} was acted on at {last:%Y-%m-%dT%H:%M:%SZ}; the cooldown lasts until {until}",
+    )
+
+
+def no_target_revision(given: RollbackInput, now: datetime) -> Refusal | None:
+    """No ReplicaSet of the Deployment runs the target version: there is no template to restore."""
+    if given.target_replicaset is not None:
+        return None
+    return "NoTargetRevision", f"no ReplicaSet of {given.name} runs version {given.target_version}"
+
+
+# Tried in order; the first refusal wins. The lasting refusal comes first: a workload that GitOps owns
+# is reported as such even while it is paused or mid-rollout, or its owners would wait for a rollback
+# that never comes. The target revision is looked for last, once the Deployment is settled.
+GUARDS: tuple[Guard, ...] = (
+    managed_by_gitops,
+    workload_paused,
+    rollout_in_progress,
+    cooldown_active,
+    no_target_revision,
+)
+
+
+def first_refusal(guards: tuple[Guard, ...], given: RollbackInput, now: datetime) -> Refusal | None:
+    """The refusal of the first guard that refuses; None if all allow the rollback."""
+    for guard in guards:
+        refusal = guard(given, now)
+        if refusal is not None:
+            return refusal
+    return None
+
+
 def plan_rollback(
     *,
     deployment: dict[str, Any],
@@ -58,62 +171,33 @@ def plan_rollback(
     now: datetime,
     cooldown: timedelta,
 ) -> RollbackPlan:
-    meta, dspec, status = deployment["metadata"], deployment.get("spec") or {}, deployment.get("status") or {}
-    name = meta["name"]
-    markers = {**(meta.get("labels") or {}), **(meta.get("annotations") or {})}
-    managed_by = next((m for m in GITOPS_MARKERS if m in markers), None)
-    if managed_by and not spec.action.allow_git_ops:
-        return RollbackPlan(
-            False,
-            "ManagedByGitOps",
-            f"{name} is managed by GitOps ({managed_by}); roll back in Git, or set "
-            "spec.action.allowGitOps to let LeakWatch do it",
-        )
-    if dspec.get("paused"):
-        return RollbackPlan(
-            False, "WorkloadPaused", f"{name} is paused; LeakWatch does not roll back a paused Deployment"
-        )
-    replicas = dspec.get("replicas", 1)
-    settled = (
-        status.get("observedGeneration", 0) >= meta.get("generation", 0)
-        and status.get("updatedReplicas", 0) == replicas
-        and status.get("replicas", 0) == replicas
-    )
-    if not settled:
-        return RollbackPlan(False, "RolloutInProgress", f"{name} is mid-rollout; waiting for it to settle")
-    if last_action is not None and now - last_action < cooldown:
-        until = (last_action + cooldown).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return RollbackPlan(
-            False,
-            "CooldownActive",
-            f"{name} was acted on at {last_action:%Y-%m-%dT%H:%M:%SZ}; the cooldown lasts until {until}",
-        )
-    candidates = [
-        rs
-        for rs in replicasets
-        if template_version((rs.get("spec") or {}).get("template") or {}, spec) == target_version
-    ]
-    if not candidates:
-        return RollbackPlan(False, "NoTargetRevision", f"no ReplicaSet of {name} runs version {target_version}")
-    newest = max(
-        candidates,
-        key=lambda rs: int((rs["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision", "0")),
-    )
-    revision = (newest["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision")
-    template = copy.deepcopy(newest["spec"]["template"])
+    given = RollbackInput(deployment, replicasets, spec, target_version, last_action, cooldown)
+    refusal = first_refusal(GUARDS, given, now)
+    if refusal is not None:
+        return RollbackPlan(False, *refusal)
+    target = given.target_replicaset
+    assert target is not None  # no_target_revision let it through
+    revision = _revision(target)
+    template = copy.deepcopy(target["spec"]["template"])
+    # As `kubectl rollout undo` does: the Deployment controller sets its own hash label.
     (template.get("metadata") or {}).get("labels", {}).pop("pod-template-hash", None)
     if spec.action.dry_run:
         return RollbackPlan(
             False,
             "DryRun",
-            f"dry run: would roll {name} back to revision {revision} (version {target_version})",
+            f"dry run: would roll {given.name} back to revision {revision} (version {target_version})",
             revision,
             template,
         )
     return RollbackPlan(
         True,
         "AutoRollback",
-        f"rolled {name} back to revision {revision} (version {target_version})",
+        f"rolled {given.name} back to revision {revision} (version {target_version})",
         revision,
         template,
     )
+
+
+def _revision(replicaset: dict[str, Any]) -> str | None:
+    revision = (replicaset["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision")
+    return None if revision is None else str(revision)
