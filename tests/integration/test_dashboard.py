@@ -4,25 +4,19 @@ operator's /metrics and the memory a kubelet/cAdvisor stand-in reports for a Dep
 3.0.10 to the leaky 3.1.2 (the story of test_recommend.py, shortened), after a Prometheus outage
 that makes the operator's analysis fail. A query that errors or finds nothing fails the test.
 
-Grafana is not needed to run the queries: variables are resolved as Grafana's Prometheus data
-source does (`label_values(selector, label)` = the label values API with `match[]`), substituted
-as Grafana formats a multi-value variable set to All (`(a|b)`, regex-escaped), and Grafana's
-`$__interval`, `$__rate_interval` and `$__range` get the durations Grafana would pick for this
-scrape interval and time range.
+Grafana is not needed to run the queries: leakwatch.dev.grafana resolves the variables and runs
+the targets as Grafana's Prometheus data source does (the same code draws the dashboard pictures
+of the README), with the `$__interval` and `$__rate_interval` Grafana would pick for this scrape
+interval and time range.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import re
 import subprocess
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +27,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from helpers import OperatorProcess, wait_for
+from leakwatch.dev import grafana
 from leakwatch.dev.cluster import ControlPlane, binary_dirs, find_binary
 from leakwatch.dev.kubelet import CUSTOM_STATUS, FakeKubelet, VersionBehaviour, fake_node
 from leakwatch.dev.prometheus import PrometheusServer
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.prometheus2]
 
 REPO = Path(__file__).resolve().parents[2]
-DASHBOARD = REPO / "helm" / "leakwatch" / "files" / "dashboards" / "leakwatch.json"
+DASHBOARD = grafana.DASHBOARD
 GROUP, VERSION = "leakwatch.io", "v1alpha1"
 NS, APP, JOB = "shop", "checkout-api", "leakwatch"
 BEHAVIOURS = {
@@ -51,7 +46,7 @@ BEHAVIOURS = {
 # Medium sensitivity wants before it projects a time to OOM well before the run is OOMKilled.
 TIME_SCALE = "600"
 STEP = 5  # seconds: the range queries' step, i.e. Grafana's $__interval here
-RATE_INTERVAL = "20s"  # Grafana's $__rate_interval: at least four scrape intervals, more than $__interval
+RATE_INTERVAL = 20  # seconds: Grafana's $__rate_interval: at least four scrape intervals, more than $__interval
 Doc = dict[str, Any]
 
 
@@ -77,23 +72,9 @@ def deployment(version: str) -> Doc:
 
 
 @dataclass
-class Prometheus:
-    url: str
-
-    def api(self, path: str, **params: str | list[str]) -> Any:
-        query = urllib.parse.urlencode(params, doseq=True)
-        with urllib.request.urlopen(f"{self.url}/api/v1/{path}?{query}", timeout=30) as response:
-            body = json.loads(response.read())
-        assert body["status"] == "success", body
-        return body["data"]
-
-
-@dataclass
 class Scenario:
-    prometheus: Prometheus
+    prometheus: grafana.Prometheus
     start: float
-    end: float = 0.0
-    variables: dict[str, list[str]] = field(default_factory=dict)
 
 
 def exported(operator: OperatorProcess, name: str) -> list[Sample]:
@@ -164,6 +145,14 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
                 timeout=120,
                 what="3.0.10 judged Stable",
             )
+            # A version's verdict is exported only while it runs: let Prometheus scrape Stable for
+            # two $__interval steps before 3.0.10 is replaced, or the verdict panel may never see it.
+            stable = f'sum_over_time(leakwatch_version_verdict{{version="3.0.10", verdict="Stable"}}[1m]) >= {2 * STEP}'
+            wait_for(
+                lambda: grafana.Prometheus(server.url).api("query", query=stable)["result"],
+                timeout=30,
+                what="3.0.10's Stable verdict scraped",
+            )
             apps.patch_namespaced_deployment(APP, NS, deployment("3.1.2"))
             wait_for(
                 lambda: (leakwatch_status(custom).get("recommendation") or {}).get("action") == "Rollback",
@@ -171,7 +160,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
                 what="a Rollback recommendation for 3.1.2",
             )
             wait_for(
-                lambda: Prometheus(server.url).api(
+                lambda: grafana.Prometheus(server.url).api(
                     "query", query='sum(leakwatch_oom_kills_total{version="3.1.2"}) >= 2'
                 )["result"],
                 timeout=120,
@@ -185,7 +174,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
                 what="an analysis error while Prometheus is down",
             )
             server.start()
-            prometheus = Prometheus(server.url)
+            prometheus = grafana.Prometheus(server.url)
             # Enough samples of the new error series for several $__interval steps to see two.
             wait_for(
                 lambda: prometheus.api("query", query="count_over_time(leakwatch_analysis_errors_total[1m]) >= 12")[
@@ -204,92 +193,41 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
 
 @pytest.fixture(scope="module")
 def board() -> Doc:
-    loaded: Doc = json.loads(DASHBOARD.read_text())
-    return loaded
-
-
-def regex_escape(value: str) -> str:
-    r"""As Grafana escapes a variable's value for a PromQL regex (each special character gets `\\`)."""
-    return re.sub(r"([\\^$*+?.()|{}\[\]])", r"\\\\\1", value)
-
-
-def interpolate(expr: str, variables: dict[str, list[str]], builtins: dict[str, str]) -> str:
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        if name in builtins:
-            return builtins[name]
-        assert name in variables, f"${name} is not a dashboard variable"
-        values = [regex_escape(v) for v in variables[name]]
-        return values[0] if len(values) == 1 else f"({'|'.join(values)})"
-
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)", value, expr)
+    return grafana.load(DASHBOARD)
 
 
 @pytest.fixture(scope="module")
-def resolved(scenario: Scenario, board: Doc) -> Scenario:
-    """The query variables in dashboard order, each resolved with the ones before it set to All."""
-    scenario.end = time.time()
-    for var in board["templating"]["list"]:
-        if var["type"] != "query":
-            continue
-        match = re.fullmatch(r"label_values\((.+), (\w+)\)", var["query"])
-        assert match, var["query"]
-        selector = interpolate(match.group(1), scenario.variables, {})
-        found = scenario.prometheus.api(
-            f"label/{match.group(2)}/values",
-            **{"match[]": [selector], "start": f"{scenario.start:.0f}", "end": f"{scenario.end:.0f}"},
-        )
-        assert found, f"variable {var['name']} found no values with {selector}"
-        scenario.variables[var["name"]] = sorted(found)
-    return scenario
+def resolved(scenario: Scenario, board: Doc) -> grafana.View:
+    """The dashboard opened on the scenario's time range (a variable that finds nothing fails)."""
+    return grafana.View.open(
+        scenario.prometheus, board, scenario.start, time.time(), interval=STEP, rate_interval=RATE_INTERVAL
+    )
 
 
-def test_variables_find_the_story(resolved: Scenario) -> None:
+def test_variables_find_the_story(resolved: grafana.View) -> None:
     assert resolved.variables == {"namespace": [NS], "leakwatch": [APP], "workload": [APP], "job": [JOB]}
 
 
-def run(scenario: Scenario, target: Doc, *, step: int = STEP, align_to_end: bool = False) -> list[Doc]:
-    """A target as Grafana's Prometheus data source runs it; the series found (failing on errors)."""
-    window = f"{math.ceil(scenario.end - scenario.start)}s"
-    builtins = {"__interval": f"{STEP}s", "__rate_interval": RATE_INTERVAL, "__range": window}
-    expr = interpolate(target["expr"], scenario.variables, builtins)
-    if target.get("instant"):
-        data = scenario.prometheus.api("query", query=expr, time=f"{scenario.end:.3f}")
-        return [s for s in data["result"] if math.isfinite(float(s["value"][1]))]
-    start = scenario.start
-    if align_to_end:  # a grid through the range's end, so every marker window holds one evaluation
-        start = scenario.end - math.ceil((scenario.end - scenario.start) / step) * step
-    data = scenario.prometheus.api(
-        "query_range", query=expr, start=f"{start:.3f}", end=f"{scenario.end:.3f}", step=f"{step}"
-    )
-    finite = [
-        {**s, "values": [(t, float(v)) for t, v in s["values"] if math.isfinite(float(v))]} for s in data["result"]
-    ]
-    return [s for s in finite if s["values"]]
+def panel_targets(board: Doc) -> list[tuple[str, grafana.Target]]:
+    return [(p.title, t) for row in grafana.rows(board) for p in row.panels for t in p.targets]
 
 
-def panel_targets(board: Doc) -> list[tuple[str, Doc]]:
-    return [(p["title"], t) for p in board["panels"] if p["type"] != "row" for t in p["targets"]]
-
-
-def test_every_panel_query_returns_data(resolved: Scenario, board: Doc) -> None:
+def test_every_panel_query_returns_data(resolved: grafana.View, board: Doc) -> None:
     empty = []
-    found: dict[str, list[Doc]] = {}
+    found: dict[str, list[grafana.Series]] = {}
     for title, target in panel_targets(board):
-        series = run(resolved, target)
-        found[f"{title}/{target['refId']}"] = series
+        series = resolved.run(target)
+        found[f"{title}/{target.ref}"] = series
         if not series:
-            empty.append(f"{title} ({target['refId']}): {target['expr']}")
+            empty.append(f"{title} ({target.ref}): {target.expr}")
     assert not empty, "queries that found nothing:\n" + "\n".join(empty)
 
     def labels(key: str, name: str) -> set[str]:
-        return {s["metric"].get(name, "") for s in found[key]}
+        return {s.labels.get(name, "") for s in found[key]}
 
     def peak(key: str, **match: str) -> float:
         return max(
-            max(v for _, v in s["values"]) if "values" in s else float(s["value"][1])
-            for s in found[key]
-            if all(s["metric"].get(k) == v for k, v in match.items())
+            value for s in found[key] if all(s.labels.get(k) == v for k, v in match.items()) for _, value in s.points
         )
 
     # The memory of both versions' pods, found by name (two pods each, none of another workload).
@@ -304,12 +242,11 @@ def test_every_panel_query_returns_data(resolved: Scenario, board: Doc) -> None:
     assert "3.1.2" in labels("Time to OOM per version/A", "version")
     # Both pods were OOMKilled: two kills, in one bar or in two (the counter exists at 0 from the
     # pods' first sight, so increase() sees the first kill too; bars are increases over their step).
-    bars = [float(v) for s in found["OOMKills by version/A"] if s["metric"].get("version") == "3.1.2"
-            for _, v in s["values"]]  # fmt: skip
+    bars = [v for s in found["OOMKills by version/A"] if s.labels.get("version") == "3.1.2" for _, v in s.points]
     assert sum(bars) >= 1.8, bars
     assert peak("OOMKills in the time range/A", version="3.1.2") >= 2
     (recommendation,) = found["Current recommendations/A"]
-    assert {k: recommendation["metric"][k] for k in ("action", "from_version", "to_version")} == {
+    assert {k: recommendation.labels[k] for k in ("action", "from_version", "to_version")} == {
         "action": "Rollback",
         "from_version": "3.1.2",
         "to_version": "3.0.10",
@@ -320,13 +257,13 @@ def test_every_panel_query_returns_data(resolved: Scenario, board: Doc) -> None:
     assert labels("Prometheus queries by result/A", "result") == {"ok", "error"}
 
 
-def test_annotations_mark_the_rollout_and_the_leak(resolved: Scenario, board: Doc) -> None:
+def test_annotations_mark_the_rollout_and_the_leak(resolved: grafana.View, board: Doc) -> None:
     annotations = {a["name"]: a for a in board["annotations"]["list"]}
     marked = {}
     for name, annotation in annotations.items():
-        step = int(annotation["step"].removesuffix("m")) * 60
-        series = run(resolved, annotation, step=step, align_to_end=True)
-        marked[name] = {s["metric"]["version"] for s in series}
+        step = grafana.seconds(annotation["step"])
+        series = resolved.run(grafana.Target.of(annotation), step=step, align_to_end=True)
+        marked[name] = {s.labels["version"] for s in series}
     assert marked == {"Rollouts": {"3.0.10", "3.1.2"}, "Leaks": {"3.1.2"}}
 
 

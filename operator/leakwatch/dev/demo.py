@@ -8,7 +8,8 @@ Netty service of tests/workloads/netty-post (the jooby#3453 bug class) as a real
 POST load on loopback: 1.4.0 runs flat, then 1.5.0 leaks pooled direct buffers until the kernel
 OOM-kills it. The demo waits for LeakWatch's recommendation, then for the OOMKills it predicted,
 prints `kubectl get leakwatches`, the recommendation and the Events, and draws the picture from
-the real series. Everything it started is stopped at the end, also on Ctrl-C or SIGTERM.
+the real series, and the chart's Grafana dashboard as one picture per row. Everything it started
+is stopped at the end, also on Ctrl-C or SIGTERM.
 
 `--node stand-in` runs the first stretch's scripted Jooby story on kwok instead (no root needed).
 """
@@ -28,6 +29,7 @@ import yaml
 
 from leakwatch.api import GROUP, VERSION
 from leakwatch.core.analysis import Samples
+from leakwatch.dev import dashboard_pictures
 from leakwatch.dev.node import missing_requirements
 from leakwatch.dev.picture import PodSeries, draw
 from leakwatch.dev.story import APP, LocalStory, StoryConfig
@@ -37,6 +39,7 @@ from leakwatch.sample.prometheus import PrometheusClient
 REPO = Path(__file__).resolve().parents[3]
 OUT = REPO / "out"
 MiB = 2**20
+SCRAPE_SECONDS = 2.0  # LocalStory's scrape interval: the dashboard's data source would be set to it
 
 
 def say(started: float, text: str) -> None:
@@ -190,6 +193,21 @@ def main(argv: list[str] | None = None) -> int:
             pods = pod_series(prometheus, query, t0, end, 1)
             trace = write_trace(args.record, trace_document(recording, pods, 1, t0, cfg.time_scale))
             say(started, f"trace for bench/detection.py --corpus {args.record}: {trace}")
+        # The chart's dashboard as it would show this run, one picture per row, while Prometheus is up;
+        # first a few scrapes more, so the last OOMKill's count falls inside a step of the range.
+        time.sleep(3 * SCRAPE_SECONDS)
+        clock = ""
+        if cfg.time_scale > 1:
+            clock = f"; growth rates and times to OOM are in the operator's clock, {cfg.time_scale:g}x stretched"
+        rows = dashboard_pictures.draw_dashboard(
+            story.prometheus.url,
+            t0,
+            time.time(),
+            args.picture.parent,
+            scrape_interval=SCRAPE_SECONDS,
+            note=f"{APP} ({parts}), the chart's Grafana dashboard drawn from its queries{clock}",
+        )
+        say(started, "dashboard pictures: " + ", ".join(str(p) for p in rows))
         if args.hold:
             say(
                 started,
