@@ -194,8 +194,10 @@ class MemorySpec(ApiModel):
         description="For signal Custom: a PromQL expression returning bytes per pod and container. "
         "LeakWatch substitutes {namespace} and {pods} (escaped label matchers) and checks the query on its "
         "syntax tree: every selector must carry {namespace}, and what could read or forge another "
-        "namespace (label_replace/label_join writing namespace, pod or container; absent; info; @; offsets "
-        "beyond a day) is refused with a QueryRefused condition.",
+        "namespace (label_replace/label_join or count_values writing namespace, pod or container; group_left/"
+        "group_right copying one of them; absent; info; @; offsets beyond a day; more than 20 selectors) is "
+        "refused with a QueryRefused condition. What it may read is bounded: 5,000 series, 4,000,000 points "
+        "over the window and 20 s of Prometheus's time (QueryTooLarge, QueryTimeout).",
         json_schema_extra=validations(
             cel(
                 "self.contains('{namespace}')",
