@@ -193,7 +193,7 @@ class PrometheusClient:
                 # it goes to our log, never into a status that the LeakWatch's readers see.
                 log.warning("Prometheus answered HTTP %s: %s", status, payload.get("error", ""))
                 reason = f"HTTP {status} ({payload.get('errorType') or 'no error type'})"
-                failure = failure_reason(status, payload.get("errorType"))
+                failure = failure_reason(status, payload.get("errorType"), str(payload.get("error", "")))
             except (httpx.HTTPError, ValueError) as err:
                 reason = f"{type(err).__name__}: {err}"
             metrics.PROMETHEUS_QUERIES.labels(result="error").inc()
@@ -238,12 +238,19 @@ class PrometheusClient:
             return response.status_code, body
 
 
-def failure_reason(status: int, error_type: object) -> FailureReason:
+# How Prometheus says its own `timeout` ran out, besides errorType "timeout" (HTTP 503): a deadline
+# hit while the query is still being parsed or prepared is HTTP 400 bad_data "invalid parameter
+# \"query\": context deadline exceeded" on Prometheus 3 (seen on 3.16; 2.42 answers 503 there).
+DEADLINE_WORDS = ("context deadline exceeded", "query timed out")
+
+
+def failure_reason(status: int, error_type: object, error: str = "") -> FailureReason:
     """Why an answer other than 200 failed. A 4xx is about the request, which stays as it is, so it
-    is not retried; 401/403 are about who asks, not what; the rest of 4xx are about the query."""
+    is not retried; 401/403 are about who asks, not what; the rest of 4xx are about the query.
+    `error` is Prometheus's text: read for what kind of failure it is, never quoted."""
     if status in (401, 403):
         return "PrometheusAccessDenied"
-    if error_type == "timeout":  # Prometheus answers 503 when its own `timeout` ran out
+    if error_type == "timeout" or any(words in error for words in DEADLINE_WORDS):
         return "QueryTimeout"
     if 400 <= status < 500 and status not in NOT_ABOUT_THE_QUERY:
         return "QueryRejected"
