@@ -4,6 +4,7 @@ one lean shared watch (sample/pods.py) rather than kopf's per-object machinery."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -117,29 +118,44 @@ async def own_while_active(
     than from what it last saw. Registered only with peering (register_ownership)."""
     accountant: Accountant = memo.accountant
     namespace, name = meta["namespace"], meta["name"]
-    await asyncio.to_thread(
-        accountant.apply_spec,
-        namespace,
-        name,
-        uid,
-        int(meta.get("generation") or 0),
-        dict(spec),
-        dict(status),
-        meta.get("creationTimestamp"),
-        True,
+    # kopf cancels a daemon soon after signalling it to stop (once `cancellation_backoff` is over),
+    # and a cancelled await of to_thread() may never start its thread. So taking and giving up
+    # ownership run as tasks of their own, shielded, in that order: however the daemon is stopped,
+    # a replica that took ownership gives it up, or it would go on writing beside the new owner.
+    taking = asyncio.ensure_future(
+        asyncio.to_thread(
+            accountant.apply_spec,
+            namespace,
+            name,
+            uid,
+            int(meta.get("generation") or 0),
+            dict(spec),
+            dict(status),
+            meta.get("creationTimestamp"),
+            True,
+        )
     )
-    log.info("this replica owns LeakWatch %s/%s", namespace, name)
-    await stopped.wait()
-    if stopped.reason is not None and stopped.reason & kopf.DaemonStoppingReason.OPERATOR_EXITING:
-        return  # still ours until the process ends: the cleanup handler writes what is pending
-    await asyncio.to_thread(accountant.deactivate, namespace, name, uid)
-    log.info("this replica no longer owns LeakWatch %s/%s (%s)", namespace, name, stopped.reason)
+
+    async def give_up() -> None:
+        with contextlib.suppress(Exception):
+            await taking
+        await asyncio.to_thread(accountant.deactivate, namespace, name, uid)
+
+    try:
+        await asyncio.shield(taking)
+        log.info("this replica owns LeakWatch %s/%s", namespace, name)
+        await stopped.wait()
+    finally:
+        exiting = stopped.reason is not None and bool(stopped.reason & kopf.DaemonStoppingReason.OPERATOR_EXITING)
+        if not exiting:  # else still ours until the process ends: the cleanup handler writes what is pending
+            log.info("this replica no longer owns LeakWatch %s/%s (%s)", namespace, name, stopped.reason)
+            await asyncio.shield(give_up())
 
 
 def register_ownership() -> None:
     """With kopf peering, each LeakWatch is owned through a kopf daemon. A daemon puts kopf's
     finalizer on the LeakWatch, so standalone (one replica, nothing to pause) goes without."""
-    kopf.daemon(GROUP, "leakwatches", id="ownership", cancellation_timeout=30)(own_while_active)
+    kopf.daemon(GROUP, "leakwatches", id="ownership", cancellation_backoff=5, cancellation_timeout=30)(own_while_active)
 
 
 @kopf.on.event(GROUP, "leakadvisories")
