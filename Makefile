@@ -15,8 +15,8 @@ venv:
 	VENV=$(VENV) bash hack/install.sh --python-only
 
 lint: venv
-	$(PY) -m ruff check operator tests $(wildcard bench)
-	$(PY) -m ruff format --check operator tests $(wildcard bench)
+	$(PY) -m ruff check operator dev tests $(wildcard bench)
+	$(PY) -m ruff format --check operator dev tests $(wildcard bench)
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/hadolint Dockerfile
@@ -34,7 +34,7 @@ crds: venv
 	$(VENV)/bin/leakwatch crds --output-dir crds --output-dir helm/leakwatch/crds
 
 demo: install
-	$(PY) -m leakwatch.dev.demo $(ARGS)
+	$(PY) -m leakwatch_dev.demo $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -24,8 +24,8 @@ from leakwatch.core.assess import LabelledSeries, assess
 from leakwatch.core.oom import Ledger
 from leakwatch.core.pods import ContainerSpec, ContainerState, PodInfo
 from leakwatch.core.promql import Scope, memory_query
-from leakwatch.dev.prometheus import PrometheusServer
 from leakwatch.sample.prometheus import PrometheusClient
+from leakwatch_dev.prometheus import PrometheusServer
 
 MiB = 2**20
 

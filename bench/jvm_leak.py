@@ -49,10 +49,10 @@ from leakwatch.core.analysis import (
     verdict_for_version,
 )
 from leakwatch.core.promql import Scope, memory_query
-from leakwatch.dev.cluster import free_port
-from leakwatch.dev.loadgen import LoadStats, PostLoad
-from leakwatch.dev.prometheus import PrometheusServer
 from leakwatch.sample.prometheus import PrometheusClient
+from leakwatch_dev.cluster import free_port
+from leakwatch_dev.loadgen import LoadStats, PostLoad
+from leakwatch_dev.prometheus import PrometheusServer
 
 REPO = Path(__file__).resolve().parents[1]
 WORKLOAD = REPO / "tests" / "workloads" / "netty-post"

@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers import OperatorProcess, deployment_pod, kubelet_status
-from leakwatch.dev.cluster import ControlPlane
+from leakwatch_dev.cluster import ControlPlane
 
 NAMESPACE = "bench"
 

@@ -48,10 +48,10 @@ from kubernetes import client, config, watch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers import deployment_pod, kubelet_status
-from leakwatch.dev.cluster import ControlPlane, free_port
-from leakwatch.dev.kubelet import exposition_handler, fake_node
-from leakwatch.dev.operator import OperatorProcess
-from leakwatch.dev.prometheus import PrometheusServer
+from leakwatch_dev.cluster import ControlPlane, free_port
+from leakwatch_dev.kubelet import exposition_handler, fake_node
+from leakwatch_dev.operator import OperatorProcess
+from leakwatch_dev.prometheus import PrometheusServer
 
 REPO = Path(__file__).resolve().parents[1]
 NAMESPACES = 100

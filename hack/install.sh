@@ -4,7 +4,8 @@
 #
 #   1. system packages from Debian (needs root; skipped when every tool is already there):
 #      Prometheus + promtool, containerd, runc, the CNI plugins, umoci, skopeo, openssl, gcc
-#   2. the Python virtualenv in .venv with the project and its dev extras
+#   2. the Python virtualenv in .venv with the project and its dev extras, and the dev harness
+#      (dev/, package leakwatch_dev: its own distribution, never in the operator's image)
 #   3. the Go binaries: etcd, kube-apiserver, controller-manager, scheduler, kubelet, kubectl,
 #      kwok, helm (hack/build-binaries.sh; ~12 min cold on 2 cores, cached by version)
 #   4. the node's images: pause, memhog, netty-post 1.4.0/1.5.0/1.5.1 (hack/build-images.sh,
@@ -48,11 +49,11 @@ if ((!python_only)); then
   done
 fi
 
-if [[ ! -f "$venv/.installed" || pyproject.toml -nt "$venv/.installed" ]]; then
+if [[ ! -f "$venv/.installed" || pyproject.toml -nt "$venv/.installed" || dev/pyproject.toml -nt "$venv/.installed" ]]; then
   log "virtualenv $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --upgrade pip
-  "$venv/bin/pip" install --quiet -e '.[dev]'
+  "$venv/bin/pip" install --quiet -e '.[dev]' -e ./dev
   touch "$venv/.installed"
 fi
 

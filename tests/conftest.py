@@ -11,8 +11,8 @@ import pytest
 from kubernetes import client, config
 
 from helpers import OperatorProcess
-from leakwatch.dev.cluster import ControlPlane
-from leakwatch.dev.node import missing_requirements
+from leakwatch_dev.cluster import ControlPlane
+from leakwatch_dev.node import missing_requirements
 
 _VERSION_KEY = pytest.StashKey[str]()
 # (test, cases, outcomes) for each Hypothesis suite that ran, in the order they finished.

@@ -15,9 +15,9 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from leakwatch.dev.cluster import ControlPlane
-from leakwatch.dev.node import missing_requirements
-from leakwatch.dev.operator import OperatorProcess
+from leakwatch_dev.cluster import ControlPlane
+from leakwatch_dev.node import missing_requirements
+from leakwatch_dev.operator import OperatorProcess
 
 __all__ = [
     "CHART",

@@ -12,8 +12,8 @@ import pytest
 from kubernetes import client
 
 from helpers import Helm
-from leakwatch.dev.cluster import ControlPlaneError, binary_dirs, find_binary
-from leakwatch.dev.prometheus import prometheus_line, tool
+from leakwatch_dev.cluster import ControlPlaneError, binary_dirs, find_binary
+from leakwatch_dev.prometheus import prometheus_line, tool
 
 
 @pytest.fixture(scope="module")

@@ -33,9 +33,9 @@ from kubernetes import client
 
 from helpers import CHART, Helm, OperatorProcess, deployment_pod, kubelet_status, memory_trace, wait_for
 from leakwatch.api import GROUP, VERSION
-from leakwatch.dev.alertmanager import AlertmanagerServer, amtool
-from leakwatch.dev.cluster import ControlPlane, free_port
-from leakwatch.dev.prometheus import PrometheusServer, openmetrics
+from leakwatch_dev.alertmanager import AlertmanagerServer, amtool
+from leakwatch_dev.cluster import ControlPlane, free_port
+from leakwatch_dev.prometheus import PrometheusServer, openmetrics
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus2]
 MiB = 2**20

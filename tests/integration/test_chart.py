@@ -30,8 +30,8 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from helpers import CHART, Helm, Release, allowed, as_account, leakwatch_manifest, wait_for
-from leakwatch.dev.cluster import ControlPlane, binary_dirs, free_port
-from leakwatch.dev.prometheus import tool
+from leakwatch_dev.cluster import ControlPlane, binary_dirs, free_port
+from leakwatch_dev.prometheus import tool
 
 pytestmark = pytest.mark.cluster
 

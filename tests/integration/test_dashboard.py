@@ -4,7 +4,7 @@ operator's /metrics and the memory a kubelet/cAdvisor stand-in reports for a Dep
 3.0.10 to the leaky 3.1.2 (the story of test_recommend.py, shortened), after a Prometheus outage
 that makes the operator's analysis fail. A query that errors or finds nothing fails the test.
 
-Grafana is not needed to run the queries: leakwatch.dev.grafana resolves the variables and runs
+Grafana is not needed to run the queries: leakwatch_dev.grafana resolves the variables and runs
 the targets as Grafana's Prometheus data source does (the same code draws the dashboard pictures
 of the README), with the `$__interval` and `$__rate_interval` Grafana would pick for this scrape
 interval and time range.
@@ -27,10 +27,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from helpers import OperatorProcess, wait_for
-from leakwatch.dev import grafana
-from leakwatch.dev.cluster import ControlPlane, binary_dirs, find_binary
-from leakwatch.dev.kubelet import CUSTOM_STATUS, FakeKubelet, VersionBehaviour, fake_node
-from leakwatch.dev.prometheus import PrometheusServer
+from leakwatch_dev import grafana
+from leakwatch_dev.cluster import ControlPlane, binary_dirs, find_binary
+from leakwatch_dev.kubelet import CUSTOM_STATUS, FakeKubelet, VersionBehaviour, fake_node
+from leakwatch_dev.prometheus import PrometheusServer
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus2]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from leakwatch.dev.cluster import binary_dirs, find_binary
+from leakwatch_dev.cluster import binary_dirs, find_binary
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD_DIR = REPO / "helm" / "leakwatch" / "files" / "dashboards"

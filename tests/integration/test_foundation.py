@@ -14,7 +14,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from helpers import OperatorProcess, wait_for
-from leakwatch.dev.cluster import ControlPlane
+from leakwatch_dev.cluster import ControlPlane
 
 pytestmark = pytest.mark.cluster
 GROUP, VERSION = "leakwatch.io", "v1alpha1"

@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from helpers import OperatorProcess, deployment_pod, kubelet_status, wait_for
 from leakwatch.api import GROUP, VERSION
-from leakwatch.dev.cluster import REPO_ROOT, ControlPlane
+from leakwatch_dev.cluster import REPO_ROOT, ControlPlane
 
 pytestmark = pytest.mark.cluster
 NS, PEERING = "ha", "leakwatch"

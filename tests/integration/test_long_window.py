@@ -15,10 +15,10 @@ import pytest
 from kubernetes import client
 
 from helpers import OperatorProcess, deployment_pod, kubelet_status, wait_for
-from leakwatch.dev.cluster import ControlPlane
-from leakwatch.dev.prometheus import PrometheusServer, openmetrics
 from leakwatch.publish import metrics
 from leakwatch.sample import prometheus as sampler
+from leakwatch_dev.cluster import ControlPlane
+from leakwatch_dev.prometheus import PrometheusServer, openmetrics
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus2]
 MiB = 2**20

@@ -21,9 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from helpers import OperatorProcess, deployment_pod, kubelet_status, memory_trace, wait_for
 from leakwatch.api.leakwatch import MemorySpec
 from leakwatch.core.promql import Scope, memory_query, quote
-from leakwatch.dev.cluster import ControlPlane
-from leakwatch.dev.prometheus import PrometheusServer, openmetrics
 from leakwatch.sample.prometheus import PrometheusClient, PrometheusError
+from leakwatch_dev.cluster import ControlPlane
+from leakwatch_dev.prometheus import PrometheusServer, openmetrics
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus2]
 GROUP, VERSION = "leakwatch.io", "v1alpha1"
@@ -203,7 +203,7 @@ def test_each_signal_reads_the_bytes_it_names(world: World, signal: str, mib: fl
 
 
 def test_unreachable_prometheus_raises_a_clear_error() -> None:
-    from leakwatch.dev.cluster import free_port
+    from leakwatch_dev.cluster import free_port
 
     with pytest.raises(PrometheusError, match=r"Prometheus at http://127\.0\.0\.1:\d+ failed: ConnectError"):
         PrometheusClient(f"http://127.0.0.1:{free_port()}", timeout_seconds=2, attempts=2).range_query(

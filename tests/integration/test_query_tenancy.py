@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from leakwatch.api.leakwatch import MemorySpec
 from leakwatch.core.promql import Scope, memory_query
 from leakwatch.core.query_guard import QueryRefused
-from leakwatch.dev.prometheus import PrometheusServer, openmetrics
+from leakwatch_dev.prometheus import PrometheusServer, openmetrics
 
 pytestmark = pytest.mark.cluster
 MINE, OTHER = "mine", "other"

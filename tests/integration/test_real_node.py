@@ -5,7 +5,7 @@ over their limit, and the kubelet reports it. Prometheus scrapes the kubelet's c
 with a bearer token, and pods with a `metrics` port through Kubernetes service discovery, as a
 kube-prometheus-stack user's Prometheus does. The operator is a real process, SIGKILLed mid-way.
 
-Needs root and a memory cgroup (`leakwatch.dev.node.missing_requirements`); skipped with the
+Needs root and a memory cgroup (`leakwatch_dev.node.missing_requirements`); skipped with the
 reason otherwise. One module-scoped node; about four minutes.
 """
 
@@ -24,12 +24,12 @@ from helpers import OperatorProcess, real_node_marks, wait_for
 from leakwatch.api import GROUP, VERSION
 from leakwatch.api.leakwatch import MemorySpec
 from leakwatch.core.promql import Scope, memory_query
-from leakwatch.dev.cluster import ControlPlane
-from leakwatch.dev.loadgen import PostLoad
-from leakwatch.dev.node import RealNode, loopback_pod_spec
-from leakwatch.dev.prometheus import PrometheusServer
-from leakwatch.dev.story import HTTP_PORT, netty_container
 from leakwatch.sample.prometheus import PrometheusClient
+from leakwatch_dev.cluster import ControlPlane
+from leakwatch_dev.loadgen import PostLoad
+from leakwatch_dev.node import RealNode, loopback_pod_spec
+from leakwatch_dev.prometheus import PrometheusServer
+from leakwatch_dev.story import HTTP_PORT, netty_container
 
 pytestmark = real_node_marks()
 OOM_NS, CRASH_NS, JVM_NS = "rn-oom", "rn-crash", "rn-jvm"

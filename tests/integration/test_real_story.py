@@ -14,8 +14,8 @@ import yaml
 
 from helpers import real_node_marks, wait_for
 from leakwatch.api import GROUP, VERSION
-from leakwatch.dev.story import APP, LocalStory, StoryConfig
 from leakwatch.sample.prometheus import PrometheusClient
+from leakwatch_dev.story import APP, LocalStory, StoryConfig
 
 pytestmark = real_node_marks()
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpers import wait_for
-from leakwatch.dev.story import LocalStory
+from leakwatch_dev.story import LocalStory
 
 pytestmark = pytest.mark.cluster
 GROUP, VERSION = "leakwatch.io", "v1alpha1"

@@ -32,7 +32,7 @@ from helpers import (
     leakwatch_manifest,
     wait_for,
 )
-from leakwatch.dev.cluster import ControlPlane
+from leakwatch_dev.cluster import ControlPlane
 
 pytestmark = pytest.mark.cluster
 GROUP, VERSION = "leakwatch.io", "v1alpha1"

@@ -1,4 +1,4 @@
-"""The pure parts of the dashboard pictures (leakwatch.dev.grafana, leakwatch.dev.dashboard_pictures):
+"""The pure parts of the dashboard pictures (leakwatch_dev.grafana, leakwatch_dev.dashboard_pictures):
 Grafana's variable substitution and intervals, the rows of the chart's dashboard, legends,
 annotation events, unit scaling and the table panel's columns. Running the queries against a real
 Prometheus is tests/integration/test_dashboard.py's part."""
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from leakwatch.dev import grafana
-from leakwatch.dev.dashboard_pictures import (
+from leakwatch_dev import grafana
+from leakwatch_dev.dashboard_pictures import (
     Found,
     Margins,
     axis_scale,

@@ -1,6 +1,6 @@
 import numpy as np
 
-from leakwatch.dev.traces import Recording, join_lives, trace_document
+from leakwatch_dev.traces import Recording, join_lives, trace_document
 
 MiB = 2**20
 

@@ -3,7 +3,7 @@
 Keep-alive HTTP/1.1 over plain sockets, a few connections, a fixed request rate and a fixed
 duration: it never runs unbounded and only talks to 127.0.0.1.
 
-    python -m leakwatch.dev.loadgen --port 8080 --rate 200 --seconds 60
+    python -m leakwatch_dev.loadgen --port 8080 --rate 200 --seconds 60
 """
 
 from __future__ import annotations

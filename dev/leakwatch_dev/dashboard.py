@@ -1,7 +1,7 @@
 """The Grafana dashboard the Helm chart ships, written as code with the Grafana Foundation SDK.
 
-    python -m leakwatch.dev.dashboard --output helm/leakwatch/files/dashboards/leakwatch.json
-    python -m leakwatch.dev.dashboard --check helm/leakwatch/files/dashboards/leakwatch.json
+    python -m leakwatch_dev.dashboard --output helm/leakwatch/files/dashboards/leakwatch.json
+    python -m leakwatch_dev.dashboard --check helm/leakwatch/files/dashboards/leakwatch.json
 
 The JSON is generated, never edited by hand; tests/unit/test_dashboard.py fails when the committed
 file drifts from this module. Only this development module imports the SDK: the operator never does.
@@ -523,7 +523,7 @@ def render() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m leakwatch.dev.dashboard", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m leakwatch_dev.dashboard", description=__doc__.splitlines()[0])
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--output", type=Path, help="write the JSON here (default: print it)")
     where.add_argument("--check", type=Path, help="exit 1 if this file is not what the generator writes")
@@ -533,7 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         current = args.check.read_text() if args.check.exists() else ""
         if current != text:
             print(
-                f"{args.check} is stale: run python -m leakwatch.dev.dashboard --output {args.check}", file=sys.stderr
+                f"{args.check} is stale: run python -m leakwatch_dev.dashboard --output {args.check}", file=sys.stderr
             )
             return 1
         return 0

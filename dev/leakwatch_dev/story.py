@@ -5,11 +5,11 @@ Prometheus scraping the node and the operator; optionally the Helm chart (CRDs, 
 advisory) with the operator then running as the chart's ServiceAccount; and `checkout-api` as a
 real Deployment. The node is one of two:
 
-- `real`: a kubelet with containerd on this machine (`leakwatch.dev.node.RealNode`). checkout-api
+- `real`: a kubelet with containerd on this machine (`leakwatch_dev.node.RealNode`). checkout-api
   is the Netty workload (`tests/workloads/netty-post`, the jooby#3453 bug class) as a real image
   per release under POST load on loopback: 1.4.0 flat, 1.5.0 leaking until the kernel OOM-kills
   it, 1.5.1 the fix. Memory is what cAdvisor measures; OOMKills are the kubelet's.
-- `stand-in`: kwok and the kubelet/cAdvisor stand-in (`leakwatch.dev.kubelet`), whose memory
+- `stand-in`: kwok and the kubelet/cAdvisor stand-in (`leakwatch_dev.kubelet`), whose memory
   follows a script per version (Jooby 3.0.10 flat, 3.1.2 leaking) and whose pods can claim to have
   started days ago: for decision tests that need history a real process cannot have in minutes.
 """
@@ -27,14 +27,14 @@ from typing import Any, Literal
 from kubernetes import client, config
 
 from leakwatch.api import GROUP, VERSION
-from leakwatch.dev.cluster import ControlPlane
-from leakwatch.dev.kubelet import CUSTOM_STATUS, FakeKubelet, VersionBehaviour, fake_node
-from leakwatch.dev.loadgen import PostLoad
-from leakwatch.dev.node import RealNode, loopback_pod_spec
-from leakwatch.dev.operator import OperatorProcess
-from leakwatch.dev.prometheus import PrometheusServer
+from leakwatch_dev.cluster import ControlPlane
+from leakwatch_dev.kubelet import CUSTOM_STATUS, FakeKubelet, VersionBehaviour, fake_node
+from leakwatch_dev.loadgen import PostLoad
+from leakwatch_dev.node import RealNode, loopback_pod_spec
+from leakwatch_dev.operator import OperatorProcess
+from leakwatch_dev.prometheus import PrometheusServer
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 APP = "checkout-api"
 
 JOOBY_BEHAVIOURS = {

@@ -31,7 +31,7 @@ import tomli_w
 import yaml
 from kubernetes import client, config
 
-from leakwatch.dev.cluster import (
+from leakwatch_dev.cluster import (
     ControlPlane,
     ControlPlaneError,
     LocalPart,
@@ -59,7 +59,7 @@ class NodeUnavailable(ControlPlaneError):
 
 def image_dir() -> Path:
     out = subprocess.run(
-        ["bash", str(Path(__file__).resolve().parents[3] / "hack" / "build-images.sh")],
+        ["bash", str(Path(__file__).resolve().parents[2] / "hack" / "build-images.sh")],
         check=True,
         capture_output=True,
         text=True,

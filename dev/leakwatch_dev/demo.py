@@ -29,14 +29,14 @@ import yaml
 
 from leakwatch.api import GROUP, VERSION
 from leakwatch.core.analysis import Samples
-from leakwatch.dev import dashboard_pictures
-from leakwatch.dev.node import missing_requirements
-from leakwatch.dev.picture import PodSeries, draw
-from leakwatch.dev.story import APP, LocalStory, StoryConfig
-from leakwatch.dev.traces import Recording, pod_series, trace_document, write_trace
 from leakwatch.sample.prometheus import PrometheusClient
+from leakwatch_dev import dashboard_pictures
+from leakwatch_dev.node import missing_requirements
+from leakwatch_dev.picture import PodSeries, draw
+from leakwatch_dev.story import APP, LocalStory, StoryConfig
+from leakwatch_dev.traces import Recording, pod_series, trace_document, write_trace
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "out"
 MiB = 2**20
 SCRAPE_SECONDS = 2.0  # LocalStory's scrape interval: the dashboard's data source would be set to it

@@ -31,7 +31,7 @@ from kubernetes.client.exceptions import ApiException
 
 from leakwatch.core.attribution import image_tag
 from leakwatch.core.pods import pod_info
-from leakwatch.dev.cluster import free_port
+from leakwatch_dev.cluster import free_port
 
 log = logging.getLogger(__name__)
 MiB = 2**20

@@ -28,7 +28,7 @@ from typing import Any, Self
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "hack" / "build-binaries.sh"
 COMPONENTS = ("controller-manager", "scheduler", "kwok")
 

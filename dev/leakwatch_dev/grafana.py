@@ -27,7 +27,7 @@ from typing import Any
 
 Doc = dict[str, Any]
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "helm" / "leakwatch" / "files" / "dashboards" / "leakwatch.json"
 
 # Grafana's roundInterval(): the raw interval (range / max data points) is rounded to one of these

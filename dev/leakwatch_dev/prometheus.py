@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from leakwatch.dev.cluster import ControlPlaneError, binary_dirs, find_binary, free_port
+from leakwatch_dev.cluster import ControlPlaneError, binary_dirs, find_binary, free_port
 
 DEFAULT_LINE = "3"
 

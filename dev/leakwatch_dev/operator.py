@@ -9,7 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from leakwatch.dev.cluster import ControlPlane, free_port
+from leakwatch_dev.cluster import ControlPlane, free_port
 
 
 class OperatorProcess:

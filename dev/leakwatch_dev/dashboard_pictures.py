@@ -1,10 +1,10 @@
 """Pictures of the chart's Grafana dashboard, for readers without Grafana: one PNG per dashboard row,
 its panels laid out on Grafana's grid and drawn from the same queries against a real Prometheus.
 
-    python -m leakwatch.dev.dashboard_pictures --prometheus http://127.0.0.1:9090 \\
+    python -m leakwatch_dev.dashboard_pictures --prometheus http://127.0.0.1:9090 \\
         --start 1767225600 --end 1767226200 --output-dir out
 
-The queries run through leakwatch.dev.grafana, as tests/integration/test_dashboard.py runs them.
+The queries run through leakwatch_dev.grafana, as tests/integration/test_dashboard.py runs them.
 Each panel type is drawn the way Grafana shows it, in matplotlib (Agg, files only): a time series
 as lines (or stacked bars where the panel draws bars) with its unit on the y axis, its legend from
 the targets' legendFormat, its dashed thresholds and the dashboard's annotations as vertical
@@ -35,7 +35,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 from matplotlib.transforms import ScaledTranslation
 
-from leakwatch.dev import grafana
+from leakwatch_dev import grafana
 
 Doc = dict[str, Any]
 
@@ -511,7 +511,7 @@ def draw_dashboard(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m leakwatch.dev.dashboard_pictures", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m leakwatch_dev.dashboard_pictures", description=__doc__)
     parser.add_argument("--prometheus", required=True, help="the Prometheus URL, e.g. http://127.0.0.1:9090")
     parser.add_argument("--start", type=float, help="unix seconds (default: an hour before --end)")
     parser.add_argument("--end", type=float, help="unix seconds (default: now)")
