@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install venv test lint unit integration crds demo clean
+.PHONY: install venv test lint unit integration generate demo clean
 
 # One install step for everything (Debian packages as root, .venv, Go binaries, node images);
 # each part is cached, so a second run only checks. hack/install.sh says what it installs.
@@ -30,8 +30,11 @@ test: install lint
 	$(PY) -m pytest
 	LEAKWATCH_PROMETHEUS_LINE=2 $(PY) -m pytest -m prometheus2 tests/integration
 
-crds: venv
-	$(VENV)/bin/leakwatch crds --output-dir crds --output-dir helm/leakwatch/crds
+# Every generated file, from the code it comes from: the CRDs (crds/ and the chart's crds/, from the
+# API models) and the chart's Grafana dashboard. dev/leakwatch_dev/generate.py lists them and
+# tests/unit/test_generated.py fails when a committed one drifts.
+generate: venv
+	$(PY) -m leakwatch_dev.generate
 
 demo: install
 	$(PY) -m leakwatch_dev.demo $(ARGS)

@@ -1,10 +1,10 @@
 """The Grafana dashboard the Helm chart ships, written as code with the Grafana Foundation SDK.
 
-    python -m leakwatch_dev.dashboard --output helm/leakwatch/files/dashboards/leakwatch.json
-    python -m leakwatch_dev.dashboard --check helm/leakwatch/files/dashboards/leakwatch.json
+    make generate                        # writes helm/leakwatch/files/dashboards/leakwatch.json
+    python -m leakwatch_dev.dashboard    # prints it
 
-The JSON is generated, never edited by hand; tests/unit/test_dashboard.py fails when the committed
-file drifts from this module. Only this development module imports the SDK: the operator never does.
+The JSON is generated, never edited by hand (generate.py); tests/unit/test_generated.py fails when
+the committed file drifts from this module. Only the harness imports the SDK: the operator never does.
 
 Every query reads what the operator exports on /metrics (docs/metrics.md) plus cAdvisor's
 `container_memory_working_set_bytes{namespace,pod,container}` and Prometheus's own `up`. Several
@@ -23,7 +23,6 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 # The SDK steers to its v2 dashboard schema, which only Grafana 12 with the new dashboard APIs loads,
 # and warns on importing the classic one; the sidecar of kube-prometheus-stack provisions the
@@ -523,25 +522,11 @@ def render() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m leakwatch_dev.dashboard", description=__doc__.splitlines()[0])
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--output", type=Path, help="write the JSON here (default: print it)")
-    where.add_argument("--check", type=Path, help="exit 1 if this file is not what the generator writes")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check is not None:
-        current = args.check.read_text() if args.check.exists() else ""
-        if current != text:
-            print(
-                f"{args.check} is stale: run python -m leakwatch_dev.dashboard --output {args.check}", file=sys.stderr
-            )
-            return 1
-        return 0
-    if args.output is None:
-        sys.stdout.write(text)
-    else:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
+    parser = argparse.ArgumentParser(
+        prog="python -m leakwatch_dev.dashboard", description="Print the dashboard's JSON."
+    )
+    parser.parse_args(argv)
+    sys.stdout.write(render())
     return 0
 
 

@@ -1,26 +1,14 @@
-"""The CRDs are generated from the models; the committed YAML must be exactly what they generate."""
+"""The CRDs generated from the models are structural and carry the rules, defaults and columns
+the API server enforces and shows (test_generated.py checks the committed YAML is what they generate)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
 
 from leakwatch.api.crd import all_crds, render
-
-REPO = Path(__file__).resolve().parents[2]
-CRD_DIRS = [REPO / "crds", REPO / "helm" / "leakwatch" / "crds"]
-
-
-@pytest.mark.parametrize("directory", CRD_DIRS, ids=lambda p: str(p.relative_to(REPO)))
-def test_committed_crds_match_the_models(directory: Path) -> None:
-    for name, crd in all_crds().items():
-        committed = directory / name
-        assert committed.exists(), f"{committed} is missing; run `leakwatch crds --output-dir {directory}`"
-        assert committed.read_text() == render(crd), f"{committed} drifted from the models; regenerate with `make crds`"
-    assert sorted(p.name for p in directory.glob("*.yaml")) == sorted(all_crds())
 
 
 def _walk(node: object) -> list[dict[str, object]]:
