@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers import OperatorProcess, deployment_pod, kubelet_status
+from leakwatch.api import API_VERSION, GROUP, VERSION
 from leakwatch_dev.cluster import ControlPlane
 
 NAMESPACE = "bench"
@@ -60,12 +61,12 @@ def main() -> int:
         operator.start()
         try:
             custom.create_namespaced_custom_object(
-                "leakwatch.io",
-                "v1alpha1",
+                GROUP,
+                VERSION,
                 NAMESPACE,
                 "leakwatches",
                 {
-                    "apiVersion": "leakwatch.io/v1alpha1",
+                    "apiVersion": API_VERSION,
                     "kind": "LeakWatch",
                     "metadata": {"name": "bench"},
                     "spec": {"selector": {"matchLabels": {"app": "checkout-api"}}},
@@ -94,7 +95,7 @@ def main() -> int:
                         seen["metric"] = now
                     if "status" not in seen:
                         obj: dict[str, Any] = custom.get_namespaced_custom_object(
-                            "leakwatch.io", "v1alpha1", NAMESPACE, "leakwatches", "bench"
+                            GROUP, VERSION, NAMESPACE, "leakwatches", "bench"
                         )
                         if obj.get("status", {}).get("oomKills", 0) >= n:
                             seen["status"] = time.perf_counter() - start

@@ -48,6 +48,7 @@ from kubernetes import client, config, watch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers import deployment_pod, kubelet_status
+from leakwatch.api import GROUP, VERSION
 from leakwatch_dev.cluster import ControlPlane, free_port
 from leakwatch_dev.kubelet import exposition_handler, fake_node
 from leakwatch_dev.operator import OperatorProcess
@@ -59,7 +60,6 @@ WORKLOADS_PER_NAMESPACE = 5  # one LeakWatch each: 500
 NODES = 20
 OPERATOR_NAMESPACE, OPERATOR_ACCOUNT = "leakwatch-system", "leakwatch"
 OPERATOR_USER = f"system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_ACCOUNT}"
-GROUP, VERSION = "leakwatch.io", "v1alpha1"
 OOM_ALERT = "LeakWatchOOMKillsIncreasing"
 LEAKING, STEADY = "1.1.0", "1.0.0"
 MESSAGE = re.compile(r"of pod (?P<pod>\S+) \(version [^)]*\) was OOMKilled at (?P<at>\S+)")

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
+from leakwatch.api import API_VERSION
 from leakwatch_dev.cluster import ControlPlane
 from leakwatch_dev.node import missing_requirements
 from leakwatch_dev.operator import OperatorProcess
@@ -97,7 +98,7 @@ def deployment_pod(
 def leakwatch_manifest(app: str) -> dict[str, Any]:
     """A LeakWatch over the pods labelled app=<app>, named after it, with every other field defaulted."""
     return {
-        "apiVersion": "leakwatch.io/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "LeakWatch",
         "metadata": {"name": app},
         "spec": {"selector": {"matchLabels": {"app": app}}},

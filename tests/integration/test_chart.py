@@ -30,6 +30,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from helpers import CHART, Helm, Release, allowed, as_account, leakwatch_manifest, wait_for
+from leakwatch.api import GROUP, VERSION
 from leakwatch_dev.cluster import ControlPlane, binary_dirs, free_port
 from leakwatch_dev.prometheus import tool
 
@@ -38,7 +39,6 @@ pytestmark = pytest.mark.cluster
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((CHART / "ci").glob("*-values.yaml"))
 PROMTOOL_TESTS = REPO / "tests" / "promtool"
-GROUP, VERSION = "leakwatch.io", "v1alpha1"
 ALERTS = {
     "LeakWatchOOMKillsIncreasing",
     "LeakWatchLeakSuspected",

@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from helpers import OperatorProcess, wait_for
+from leakwatch.api import GROUP, VERSION
 from leakwatch_dev import grafana
 from leakwatch_dev.cluster import ControlPlane, binary_dirs, find_binary
 from leakwatch_dev.kubelet import CUSTOM_STATUS, FakeKubelet, VersionBehaviour, fake_node
@@ -36,7 +37,6 @@ pytestmark = [pytest.mark.cluster, pytest.mark.prometheus2]
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = grafana.DASHBOARD
-GROUP, VERSION = "leakwatch.io", "v1alpha1"
 NS, APP, JOB = "shop", "checkout-api", "leakwatch"
 BEHAVIOURS = {
     "3.0.10": VersionBehaviour(base_mib=250, growth_mib_per_minute=0),

@@ -15,10 +15,10 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from helpers import OperatorProcess, deployment_pod, kubelet_status, wait_for
+from leakwatch.api import GROUP, VERSION
 from leakwatch_dev.cluster import ControlPlane
 
 pytestmark = pytest.mark.cluster
-GROUP, VERSION = "leakwatch.io", "v1alpha1"
 NS = "faults"
 
 

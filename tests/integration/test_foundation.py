@@ -14,10 +14,10 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from helpers import OperatorProcess, wait_for
+from leakwatch.api import GROUP, VERSION
 from leakwatch_dev.cluster import ControlPlane
 
 pytestmark = pytest.mark.cluster
-GROUP, VERSION = "leakwatch.io", "v1alpha1"
 
 
 def leakwatch(name: str, **spec: Any) -> dict[str, Any]:

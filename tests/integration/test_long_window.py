@@ -15,6 +15,7 @@ import pytest
 from kubernetes import client
 
 from helpers import OperatorProcess, deployment_pod, kubelet_status, wait_for
+from leakwatch.api import API_VERSION, GROUP, VERSION
 from leakwatch.publish import metrics
 from leakwatch.sample import prometheus as sampler
 from leakwatch_dev.cluster import ControlPlane
@@ -124,12 +125,12 @@ def test_a_slow_leak_is_called_from_a_fourteen_day_window(
         core_v1.create_namespaced_pod(namespace, pod)
         core_v1.patch_namespaced_pod_status(name, namespace, kubelet_status(0, started=started))
     custom_objects.create_namespaced_custom_object(
-        "leakwatch.io",
-        "v1alpha1",
+        GROUP,
+        VERSION,
         namespace,
         "leakwatches",
         {
-            "apiVersion": "leakwatch.io/v1alpha1",
+            "apiVersion": API_VERSION,
             "kind": "LeakWatch",
             "metadata": {"name": "ledger-api"},
             "spec": {"selector": {"matchLabels": {"app": "ledger-api"}}, "memory": {"window": "14d", "step": "1m"}},
@@ -141,9 +142,7 @@ def test_a_slow_leak_is_called_from_a_fourteen_day_window(
     try:
 
         def versions() -> dict[str, dict[str, Any]]:
-            obj = custom_objects.get_namespaced_custom_object(
-                "leakwatch.io", "v1alpha1", namespace, "leakwatches", "ledger-api"
-            )
+            obj = custom_objects.get_namespaced_custom_object(GROUP, VERSION, namespace, "leakwatches", "ledger-api")
             return {v["version"]: v for v in obj.get("status", {}).get("versions", [])}
 
         found = wait_for(

@@ -19,6 +19,7 @@ from kubernetes import client
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpers import OperatorProcess, deployment_pod, kubelet_status, memory_trace, wait_for
+from leakwatch.api import GROUP, VERSION
 from leakwatch.api.leakwatch import MemorySpec
 from leakwatch.core.promql import Scope, memory_query, quote
 from leakwatch.sample.prometheus import PrometheusClient, PrometheusError
@@ -26,7 +27,6 @@ from leakwatch_dev.cluster import ControlPlane
 from leakwatch_dev.prometheus import PrometheusServer, openmetrics
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus2]
-GROUP, VERSION = "leakwatch.io", "v1alpha1"
 MiB = 2**20
 LIMIT = 1024 * MiB
 LEAK_PER_HOUR = 50 * MiB

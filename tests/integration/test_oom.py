@@ -18,10 +18,10 @@ from kubernetes import client
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpers import OperatorProcess, deployment_pod, kubelet_status, wait_for
+from leakwatch.api import GROUP, VERSION
 from leakwatch_dev.cluster import ControlPlane
 
 pytestmark = pytest.mark.cluster
-GROUP, VERSION = "leakwatch.io", "v1alpha1"
 WATCHED, OTHER = "lw-oom-a", "lw-oom-b"
 
 

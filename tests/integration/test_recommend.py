@@ -14,10 +14,10 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from helpers import wait_for
+from leakwatch.api import GROUP, VERSION
 from leakwatch_dev.story import LocalStory
 
 pytestmark = pytest.mark.cluster
-GROUP, VERSION = "leakwatch.io", "v1alpha1"
 REPO = Path(__file__).resolve().parents[2]
 NS = "shop"
 TWIN = "checkout-api-twin"  # a second LeakWatch on the same pods, created after the first

@@ -32,10 +32,10 @@ from helpers import (
     leakwatch_manifest,
     wait_for,
 )
+from leakwatch.api import GROUP, VERSION
 from leakwatch_dev.cluster import ControlPlane
 
 pytestmark = pytest.mark.cluster
-GROUP, VERSION = "leakwatch.io", "v1alpha1"
 Doc = dict[str, Any]
 T = TypeVar("T")
 
