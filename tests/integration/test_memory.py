@@ -225,6 +225,28 @@ FORGED = (
         ("forged", FORGED, "QueryRefused", "label, which says whose data it is"),
         # {namespace} only in a comment: the selector reads every namespace
         ("commented", "container_memory_working_set_bytes # {namespace}", "QueryRefused", "has no {namespace}"),
+        # the flat pod's memory passed off as the leaky pod's: the label to write in parentheses,
+        # written by count_values, or copied across a join
+        (
+            "parenthesised",
+            'label_replace(container_memory_working_set_bytes{{namespace}, pod="checkout-api-flat-0"}, ("pod"), '
+            '"checkout-api-leaky-0", "", "")',
+            "QueryRefused",
+            'label_replace(..., "pod", ...): writes the pod label',
+        ),
+        (
+            "counted",
+            'count_values("pod", container_memory_working_set_bytes{{namespace}, container!=""})',
+            "QueryRefused",
+            'count_values("pod", ...): writes the pod label',
+        ),
+        (
+            "joined",
+            'container_memory_working_set_bytes{{namespace}, container!=""} * on(container) group_left(pod) '
+            'container_memory_working_set_bytes{{namespace}, pod="checkout-api-flat-0"}',
+            "QueryRefused",
+            "group_left(pod): copies the pod label",
+        ),
         # passes our checks, fails in Prometheus, whose error text lists the series it matched
         (
             "failing",
