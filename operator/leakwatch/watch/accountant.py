@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -35,13 +35,13 @@ from leakwatch.core.pods import PodInfo
 from leakwatch.core.summary import ledger_status
 from leakwatch.core.validation import parse_spec
 from leakwatch.publish.events import EventBudget, ObjectRef
+from leakwatch.watch.queue import Announcement, KeyedQueue, Work
 
 log = logging.getLogger(__name__)
 VERSIONS_RESOLVED = "VersionsResolved"
 Clock = Callable[[], datetime]
 Key = tuple[str, str]  # (namespace, name) of a LeakWatch
 ACTION_FIELDS = ("reason", "fromVersion", "toVersion", "revision", "actedAt")  # what makes an Auto action new
-Announcement = Callable[[], object]  # an Event to post once the status that explains it is written
 DEFAULT_OOM_WINDOW = OOMSpec().window
 OOM_EVENTS_PER_MINUTE = 10  # per LeakWatch; the rest are told in one summary Event a minute
 
@@ -132,11 +132,8 @@ class Accountant:
         self._watched_in: dict[str, dict[str, Watched]] = {}  # namespace -> name -> Watched
         self._pods_in: dict[str, dict[str, PodInfo]] = {}  # namespace -> uid -> pod
         self.synced: set[str | None] = set()  # namespaces whose pods were listed completely (None = all)
-        self._dirty: dict[Key, tuple[Watched, list[Announcement]]] = {}
-        self._wake = threading.Condition(self.lock)
+        self._queue: KeyedQueue[Key] = KeyedQueue()  # LeakWatches whose status is to be written
         self._stop = threading.Event()
-        self._in_flight: set[Key] = set()
-        self._urgent: set[Key] = set()  # dirty LeakWatches with OOMKills to announce
         self._oom_events: EventBudget[Key] = EventBudget(OOM_EVENTS_PER_MINUTE)
         # A few writers, so one slow write does not hold up the rest; never two for one LeakWatch.
         self._publishers = [
@@ -151,8 +148,7 @@ class Accountant:
     def stop(self) -> None:
         """Stop the publishers after writing what is pending (a graceful shutdown loses nothing)."""
         self._stop.set()
-        with self._wake:
-            self._wake.notify_all()
+        self._queue.close()
         for publisher in self._publishers:
             if publisher.is_alive():
                 publisher.join(timeout=30)
@@ -161,14 +157,12 @@ class Accountant:
     def _run(self) -> None:
         backoff = 0.5
         while not self._stop.is_set():
-            with self._wake:
-                if (key := self._next_dirty()) is None and not self._stop.is_set():
-                    self._wake.wait(timeout=5)  # and look at held-back Events at least this often
-                    key = self._next_dirty()
-            if key is None:
+            # Wake at least every 5 s to post the Events the budget held back.
+            work = self._queue.take(timeout=5)
+            if work is None:
                 self._announce_held_back()
                 continue
-            if self._publish_one(key):
+            if self._publish_one(work):
                 backoff = 0.5
                 self._announce_held_back()
             else:  # the API server is away: the write stays pending
@@ -179,64 +173,34 @@ class Accountant:
         """Write every pending status now, in this thread; False if a write failed (it stays pending)."""
         tried: set[Key] = set()
         ok = True
-        while True:
-            with self.lock:
-                key = self._next_dirty(skip=tried)
-            if key is None:
-                self._announce_held_back()
-                return ok
-            tried.add(key)
-            ok = self._publish_one(key) and ok
+        while (work := self._queue.take_nowait(skip=tried)) is not None:
+            tried.add(work.key)
+            ok = self._publish_one(work) and ok
+        self._announce_held_back()
+        return ok
 
-    def _next_dirty(self, skip: Set[Key] = frozenset()) -> Key | None:
-        """The next LeakWatch to write (caller holds the lock): one with OOMKills to announce, then one
-        with other Events waiting (a new recommendation), then the rest. A pass of the analyser
-        marks every LeakWatch at once, often with a changed recommendation, and none of that may
-        queue ahead of an OOMKill. Never one whose write is in flight, so an older status cannot
-        land after a newer one."""
-        for key in self._urgent:
-            if key not in self._in_flight and key not in skip:
-                return key
-        first = None
-        for key in self._dirty:
-            if key in self._in_flight or key in skip:
-                continue
-            if self._dirty[key][1]:
-                return key
-            first = first or key
-        return first
-
-    def _publish_one(self, key: Key) -> bool:
+    def _publish_one(self, work: Work[Key]) -> bool:
         """Write one LeakWatch's status, then post the Events that waited for it; False if the write
         failed (it stays pending, with its Events)."""
         with self.lock:
-            watched, later = self._dirty.pop(key)
-            urgent = key in self._urgent
-            self._urgent.discard(key)
-            if not watched.active:
+            watched = self.watched.get(work.key)
+            if watched is None or not watched.active:
+                self._queue.done(work)
                 return True
-            self._in_flight.add(key)
             status = self._status(watched)
         try:
             alive = self.status.patch(watched.namespace, watched.name, status)
         except Exception as err:  # retried inside already; keep it for the next round
             log.warning("status of %s/%s not written: %s; will retry", watched.namespace, watched.name, err)
-            with self._wake:
-                self._in_flight.discard(key)
-                if self.watched.get(key) is watched:
-                    queued = self._dirty.setdefault(key, (watched, []))[1]
-                    queued[:0] = later  # older Events first
-                    if urgent:
-                        self._urgent.add(key)
-                self._wake.notify()
+            self._queue.done(work, failed=True)
             return False
-        with self._wake:
-            self._in_flight.discard(key)
-            if not alive and self.watched.get(key) is watched:
-                self._drop(key)  # deleted under us: keep nothing
-            self._wake.notify()  # a write of this LeakWatch may have waited for this one
+        if not alive:
+            with self.lock:
+                if self.watched.get(work.key) is watched:
+                    self._drop(work.key)  # deleted under us: keep nothing
+        self._queue.done(work)
         if alive:
-            for announce in later:
+            for announce in work.announcements:
                 _logged(announce)
         return True
 
@@ -400,8 +364,7 @@ class Accountant:
                 return
             watched.active = False
             key = (namespace, name)
-            self._dirty.pop(key, None)
-            self._urgent.discard(key)
+            self._queue.discard(key)
             self._oom_events.forget(key)
 
     def is_active(self, namespace: str, name: str, uid: str) -> bool:
@@ -467,8 +430,7 @@ class Accountant:
     def _drop(self, key: Key) -> None:
         self.watched.pop(key, None)
         self._watched_in.get(key[0], {}).pop(key[1], None)
-        self._dirty.pop(key, None)
-        self._urgent.discard(key)
+        self._queue.discard(key)
         self._oom_events.forget(key)
 
     def _prune(self, watched: Watched) -> bool:
@@ -544,13 +506,8 @@ class Accountant:
         """Mark the status for writing; the kills' Events (and `later`) follow once it is written."""
         if not watched.active:
             return
-        key = (watched.namespace, watched.name)
-        pending = self._dirty.setdefault(key, (watched, []))[1]
-        pending += [functools.partial(self._announce, watched, kill) for kill in kills]
-        pending += later
-        if kills:
-            self._urgent.add(key)
-        self._wake.notify()
+        announcements = [functools.partial(self._announce, watched, kill) for kill in kills]
+        self._queue.put((watched.namespace, watched.name), [*announcements, *later], urgent=bool(kills))
 
     def _status(self, watched: Watched) -> dict[str, Any]:
         if watched.spec is not None:
