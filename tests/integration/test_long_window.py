@@ -71,7 +71,7 @@ def _queries_made() -> float:
 
 
 def test_fourteen_days_at_one_minute_are_read_whole_in_chunks(prometheus: PrometheusServer, namespace: str) -> None:
-    client_ = sampler.PrometheusClient(prometheus.url)
+    client_ = sampler.PrometheusClient(prometheus.url, stats=metrics.PrometheusQueryStats())
     before = _queries_made()
     found = client_.range_query(f'container_memory_working_set_bytes{{namespace="{namespace}"}}', START, NOW, STEP)
     points = DAYS * 86400 // int(STEP) + 1

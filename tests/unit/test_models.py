@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.api.common import LabelSelector, parse_duration
 from leakwatch.api.leakwatch import LeakWatchSpec
-from leakwatch.core.patterns import UserRegexError, compile_user_regex, extract
+from leakwatch.api.patterns import UserRegexError, compile_user_regex, extract
 
 MINIMAL = {"selector": {"matchLabels": {"app": "checkout-api"}}}
 

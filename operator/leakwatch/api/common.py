@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from leakwatch.api.terms import ConditionStatus
+
 
 class ApiModel(BaseModel):
     """camelCase on the wire (Kubernetes API conventions), snake_case in Python."""
@@ -214,7 +216,7 @@ class Condition(ApiModel):
     model_config = ConfigDict(extra="ignore")
 
     type: str = Field(max_length=64, description="PascalCase condition type, e.g. Ready or Degraded.")
-    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    status: ConditionStatus = Field(description="True, False or Unknown.")
     reason: str = Field(max_length=64, description="One CamelCase word a program can switch on.")
     message: str = Field(default="", max_length=2048, description="What happened, for a person.")
     observed_generation: int = Field(default=0, ge=0, description="The generation this condition describes.")

@@ -18,7 +18,8 @@ from leakwatch.api.common import (
     parse_duration,
     validations,
 )
-from leakwatch.core.patterns import MAX_REGEX_LENGTH, compile_user_regex
+from leakwatch.api.patterns import MAX_REGEX_LENGTH, compile_user_regex
+from leakwatch.api.terms import Action, Sensitivity, Verdict
 
 METRIC_NAME_PATTERN = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
 METRIC_NAME_MESSAGE = "must be a Prometheus metric name (letters, digits, '_' and ':', not starting with a digit)"
@@ -219,7 +220,7 @@ class MemorySpec(ApiModel):
         description="Resolution of the samples. Long windows are read from Prometheus in chunks, so 7-30 day "
         "windows work; one window may hold at most 50,000 steps.",
     )
-    sensitivity: Literal["Low", "Medium", "High"] = Field(
+    sensitivity: Sensitivity = Field(
         default="Medium",
         description="High flags slower leaks sooner at the cost of more false alarms.",
     )
@@ -332,7 +333,7 @@ class VersionStats(ApiModel):
     time_to_oom_seconds: float | None = Field(
         default=None, alias="timeToOOMSeconds", description="Projected time to the memory limit."
     )
-    verdict: Literal["Leaking", "Stable", "InsufficientData"] = Field(default="InsufficientData")
+    verdict: Verdict = Field(default="InsufficientData")
     confidence: float = Field(default=0.0, ge=0, le=1)
     first_seen: str | None = Field(default=None, description="RFC 3339.")
     last_seen: str | None = Field(default=None, description="RFC 3339.")
@@ -341,7 +342,7 @@ class VersionStats(ApiModel):
 class Recommendation(ApiModel):
     model_config = ConfigDict(extra="ignore")
 
-    action: Literal["Upgrade", "Rollback", "Investigate", "None"] = Field(default="None")
+    action: Action = Field(default="None")
     workload: str | None = Field(default=None, max_length=253)
     from_version: str | None = Field(default=None, max_length=256)
     to_version: str | None = Field(default=None, max_length=256)
@@ -469,9 +470,7 @@ class LeakWatchStatus(ApiModel):
         default_factory=list,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
-    verdict: Literal["Leaking", "Stable", "InsufficientData"] | None = Field(
-        default=None, description="The worst verdict over the watched versions."
-    )
+    verdict: Verdict | None = Field(default=None, description="The worst verdict over the watched versions.")
     suspect_version: str | None = Field(default=None, max_length=256)
     versions: list[VersionStats] = Field(default_factory=list)
     recommendation: Recommendation | None = None

@@ -23,16 +23,16 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 import ruptures  # type: ignore[import-untyped]
 from scipy import optimize, stats
 
+from leakwatch.api.terms import Sensitivity, Verdict
+
 FloatArray = npt.NDArray[np.float64]
-Sensitivity = Literal["Low", "Medium", "High"]
-Verdict = Literal["Leaking", "Stable", "InsufficientData"]
 
 MIB: Final = float(2**20)
 HOUR: Final = 3600.0

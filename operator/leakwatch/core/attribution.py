@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 
 from leakwatch.api.leakwatch import VersionSource
-from leakwatch.core.patterns import extract
+from leakwatch.api.patterns import extract
 from leakwatch.core.pods import ContainerSpec, PodInfo
 
 UNKNOWN = "unknown"

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-Status = Literal["True", "False", "Unknown"]
+from leakwatch.api.terms import ConditionStatus
+
+Status = ConditionStatus
 
 READY = "Ready"
 DEGRADED = "Degraded"

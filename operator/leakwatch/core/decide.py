@@ -15,12 +15,12 @@ from functools import cached_property
 from typing import Literal, assert_never
 
 from leakwatch.api.advisory import LeakAdvisorySpec
+from leakwatch.api.terms import Action
 from leakwatch.core.analysis import VersionVerdict, human_duration, mib_per_hour
 from leakwatch.core.attribution import UNKNOWN
 from leakwatch.core.oom import Ledger
 from leakwatch.core.versions import AdvisoryMatch, matches, nearest_fix, newest, package_ecosystem
 
-Action = Literal["Upgrade", "Rollback", "Investigate", "None"]
 # CamelCase, for the RollbackRecommended condition; one per rule, so `describe` can word each.
 Reason = Literal[
     "UnknownVersion", "FixedVersionAvailable", "StableVersionAvailable", "NoSafeTarget", "NothingRunning", "NoLeak"

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from leakwatch.api.terms import VERDICTS
+
 if TYPE_CHECKING:
     from leakwatch.watch.accountant import Accountant
 
-VERDICTS = ("Leaking", "Stable", "InsufficientData")
 VERSION_LABELS = ["namespace", "leakwatch", "workload", "version"]
 
 

@@ -57,6 +57,16 @@ ANALYSIS_ERRORS = Counter(
 )
 
 
+class PrometheusQueryStats:
+    """The Prometheus client's calls, as leakwatch_prometheus_queries and its duration histogram."""
+
+    def attempt(self, ok: bool) -> None:
+        PROMETHEUS_QUERIES.labels(result="ok" if ok else "error").inc()
+
+    def call(self, seconds: float) -> None:
+        PROMETHEUS_QUERY_DURATION.observe(seconds)
+
+
 def serve(port: int, address: str) -> None:
     """Serve /metrics in a daemon thread (prometheus_client's own server)."""
     start_http_server(port, addr=address, registry=REGISTRY)

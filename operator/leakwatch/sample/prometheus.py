@@ -32,7 +32,6 @@ import httpx
 import numpy as np
 
 from leakwatch.core.analysis import FloatArray, Samples
-from leakwatch.publish import metrics
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +110,22 @@ def points_per_chunk(series: int) -> int:
     return max(1, min(CHUNK_POINTS, CHUNK_SAMPLES // max(series, 1)))
 
 
+class QueryStats(Protocol):
+    """Where the client reports its own calls (publish/metrics.py exports them)."""
+
+    def attempt(self, ok: bool) -> None: ...
+
+    def call(self, seconds: float) -> None: ...
+
+
+class _Unreported:
+    def attempt(self, ok: bool) -> None:
+        pass
+
+    def call(self, seconds: float) -> None:
+        pass
+
+
 class PrometheusClient:
     def __init__(
         self,
@@ -118,9 +133,11 @@ class PrometheusClient:
         timeout_seconds: float = 30.0,
         attempts: int = 3,
         transport: httpx.BaseTransport | None = None,  # tests hand in an httpx.MockTransport
+        stats: QueryStats | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.attempts = attempts
+        self.stats = stats or _Unreported()
         self.http = httpx.Client(timeout=timeout_seconds, transport=transport or httpx.HTTPTransport(retries=1))
 
     def range_query(self, query: str, start: float, end: float, step_seconds: float) -> list[Series]:
@@ -172,8 +189,11 @@ class PrometheusClient:
         return [item for item in body["data"]["result"] if isinstance(item, _Part)]
 
     def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
-        with metrics.PROMETHEUS_QUERY_DURATION.time():
+        started = time.perf_counter()
+        try:
             return self._post_with_retries(path, form)
+        finally:
+            self.stats.call(time.perf_counter() - started)
 
     def _post_with_retries(self, path: str, form: dict[str, str]) -> dict[str, Any]:
         delay = 0.5
@@ -185,7 +205,7 @@ class PrometheusClient:
                 if status == 200:
                     payload: dict[str, Any] = json.loads(body, object_hook=_compact)
                     if payload.get("status") == "success":
-                        metrics.PROMETHEUS_QUERIES.labels(result="ok").inc()
+                        self.stats.attempt(ok=True)
                         return payload
                 else:
                     payload = _error_payload(body)
@@ -196,7 +216,7 @@ class PrometheusClient:
                 failure = failure_reason(status, payload.get("errorType"), str(payload.get("error", "")))
             except (httpx.HTTPError, ValueError) as err:
                 reason = f"{type(err).__name__}: {err}"
-            metrics.PROMETHEUS_QUERIES.labels(result="error").inc()
+            self.stats.attempt(ok=False)
             if failure != "PrometheusUnavailable":  # asking again would get the same answer
                 break
             if attempt < self.attempts:

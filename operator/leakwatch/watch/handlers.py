@@ -60,7 +60,7 @@ def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         watch.start()
     analyser = Analyser(
         accountant,
-        PrometheusClient(config.prometheus_url),
+        PrometheusClient(config.prometheus_url, stats=metrics.PrometheusQueryStats()),
         config.analysis_interval_seconds,
         config.time_scale,
         Rollbacks(client.AppsV1Api(api)),
