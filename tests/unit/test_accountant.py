@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from helpers import wait_for
+from leakwatch.api.leakwatch import AutoAction, LeakWatchStatus
 from leakwatch.core.oom import Ledger
 from leakwatch.core.pods import ContainerState, OwnerRef, PodInfo, Termination
 from leakwatch.publish.collector import LeakWatchCollector
@@ -33,9 +34,10 @@ class Journal:
         self.patched: list[dict[str, Any]] = []  # every status written, whole
         self.failing = False
 
-    def patch(self, namespace: str, name: str, status: dict[str, Any]) -> bool:
+    def patch(self, namespace: str, name: str, typed: LeakWatchStatus) -> bool:
         if self.failing:
             raise ConnectionError("API server away")
+        status = typed.model_dump(mode="json", by_alias=True, exclude_unset=True)  # as StatusWriter sends it
         with self.lock:
             self.entries.append(("status", name, status["oomKills"]))
             self.patched.append(status)
@@ -130,7 +132,7 @@ def test_an_oomkill_is_written_before_other_pending_announcements(accountant: Ac
     accountant.flush()
     journal.entries.clear()
     # An analyser pass just announced something for another LeakWatch, before the OOMKill arrived.
-    entry = {"reason": "DryRun", "workload": "other", "message": "would roll back", "toVersion": "1"}
+    entry = AutoAction(reason="DryRun", workload="other", message="would roll back", to_version="1", time="t")
     accountant.record_action("shop", "other-api", "lw-uid-2", entry)
     accountant.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))
     assert accountant.flush()
@@ -155,7 +157,8 @@ def test_oomkill_events_beyond_the_budget_become_one_summary(journal: Journal) -
     assert len(kills) == 2 * OOM_EVENTS_PER_MINUTE  # the owner's and the LeakWatch's, per kill
     assert len(summaries) == 1
     assert journal.messages[-1].startswith(f"{50 - OOM_EVENTS_PER_MINUTE} more OOMKills were counted")
-    assert accountant.watched[("shop", "checkout-api")].ledger.oom_kills("unknown")[0] == 50  # all counted
+    watched = accountant.store.get(("shop", "checkout-api"))
+    assert watched is not None and watched.ledger.oom_kills("unknown")[0] == 50  # all counted
 
     # A minute later the budget is back.
     clock[0] = NOW + timedelta(seconds=67)
@@ -182,7 +185,7 @@ def test_a_replica_that_does_not_own_a_leakwatch_writes_nothing_for_it(journal: 
     standby.apply_spec("shop", "checkout-api", "lw-uid", 1, SPEC, {})
     standby.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))
     assert standby.flush()
-    assert journal.entries == [] and standby.snapshot() == []
+    assert journal.entries == [] and standby.states() == []
     assert not standby.is_active("shop", "checkout-api", "lw-uid")
 
 
@@ -227,7 +230,7 @@ def test_leakwatches_overlapping_in_part_count_each_oomkill_once_in_metrics(jour
     accountant.on_pod(pod("b", restarts=1, oom_at="2026-11-25T11:58:00Z"))
     assert accountant.flush()
     registry = CollectorRegistry()
-    registry.register(LeakWatchCollector(accountant))
+    registry.register(LeakWatchCollector(accountant.states, accountant.clock))
 
     def kills(leakwatch: str, metric: str = "leakwatch_oom_kills_total") -> float | None:
         labels = {"namespace": "shop", "leakwatch": leakwatch, "workload": "checkout-api", "container": "app"}

@@ -9,7 +9,7 @@ import numpy as np
 
 from leakwatch.api.leakwatch import LeakWatchSpec, OOMSpec
 from leakwatch.core.analysis import Samples, human_duration
-from leakwatch.core.assess import LabelledSeries, assess, summarise
+from leakwatch.core.assess import LabelledSeries, LeakSummary, assess, summarise
 from leakwatch.core.decide import gather_facts
 from leakwatch.core.oom import Ledger
 from leakwatch.core.pods import ContainerSpec, ContainerState, PodInfo, Termination
@@ -66,8 +66,8 @@ def test_series_are_attributed_through_the_ledger_also_for_gone_pods() -> None:
     assert result.verdicts["3.1.2"].verdict == "Leaking"
     assert result.verdicts["3.0.10"].verdict == "Stable"
     assert result.series_used == 2 and result.series_dropped == 0
-    fields, condition = summarise(result, running_versions={"3.1.2"})
-    assert fields == {"verdict": "Leaking", "suspectVersion": "3.1.2"}
+    summary, condition = summarise(result, running_versions={"3.1.2"})
+    assert summary == LeakSummary("Leaking", "3.1.2")
     assert condition.status == "True" and "version 3.1.2" in condition.message
 
 
@@ -76,14 +76,14 @@ def test_series_of_other_namespaces_or_unknown_pods_are_never_judged() -> None:
     result = assess([series("new-0", 0), *hostile], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
     assert result.series_dropped == 2
     assert result.verdicts["3.1.2"].verdict == "Stable"
-    fields, condition = summarise(result, running_versions={"3.1.2"})
-    assert fields["verdict"] == "Stable" and condition.status == "False"
+    summary, condition = summarise(result, running_versions={"3.1.2"})
+    assert summary.verdict == "Stable" and condition.status == "False"
 
 
 def test_no_data_is_insufficient_not_stable() -> None:
     result = assess([], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
-    fields, condition = summarise(result, running_versions={"3.1.2"})
-    assert fields["verdict"] == "InsufficientData"
+    summary, condition = summarise(result, running_versions={"3.1.2"})
+    assert summary.verdict == "InsufficientData"
     assert condition.status == "Unknown"
 
 
@@ -199,11 +199,11 @@ def test_oom_threshold_three_needs_three_oomkills_in_the_window() -> None:
         kill(book, restarts, NOW - timedelta(hours=3 - restarts))
     two = assess(flat, namespace="shop", spec=strict, ledger=book, now=NOW)
     assert two.verdicts["3.1.2"].verdict == "Stable"
-    assert summarise(two, running_versions={"3.1.2"})[0] == {"verdict": "Stable", "suspectVersion": None}
+    assert summarise(two, running_versions={"3.1.2"})[0] == LeakSummary("Stable", None)
     kill(book, 3, NOW - timedelta(minutes=30))
     three = assess(flat, namespace="shop", spec=strict, ledger=book, now=NOW)
     assert three.verdicts["3.1.2"].verdict == "Leaking"
-    assert summarise(three, running_versions={"3.1.2"})[0] == {"verdict": "Leaking", "suspectVersion": "3.1.2"}
+    assert summarise(three, running_versions={"3.1.2"})[0] == LeakSummary("Leaking", "3.1.2")
 
 
 def test_containers_leaves_a_growing_sidecar_out_of_the_verdict() -> None:

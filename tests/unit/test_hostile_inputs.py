@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from leakwatch.api.advisory import LeakAdvisorySpec
-from leakwatch.api.leakwatch import LeakWatchSpec, MemorySpec
+from leakwatch.api.leakwatch import LeakWatchSpec, LeakWatchStatus, MemorySpec
 from leakwatch.core.attribution import MAX_VERSION_LENGTH, UNKNOWN, read_version
 from leakwatch.core.pods import ContainerSpec, ContainerState, OwnerRef, PodInfo, Termination
 from leakwatch.core.promql import Scope, memory_query, quote, regex_alternation
@@ -135,8 +135,8 @@ class Sink:
         self.statuses: list[dict[str, object]] = []
         self.events = 0
 
-    def patch(self, namespace: str, name: str, status: dict[str, object]) -> bool:
-        self.statuses.append(status)
+    def patch(self, namespace: str, name: str, status: LeakWatchStatus) -> bool:
+        self.statuses.append(status.model_dump(mode="json", by_alias=True, exclude_unset=True))
         return True
 
     def post(self, subject: ObjectRef, *, key: str, reason: str, message: str, warning: bool = True) -> bool:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from leakwatch.core.oom import MAX_VERSIONS, OOM_WINDOW_BUCKETS, ContainerRecord, Ledger, account_container
+from leakwatch.core.oom import (
+    MAX_VERSIONS,
+    OOM_WINDOW_BUCKETS,
+    REMEMBERED_PAST_PODS,
+    ContainerRecord,
+    Ledger,
+    account_container,
+)
 from leakwatch.core.pods import ContainerState, OwnerRef, PodInfo, Termination
-from leakwatch.core.summary import ledger_status
+from leakwatch.core.state import LeakWatchState
+from leakwatch.publish.status import render_status
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -249,7 +257,28 @@ def test_a_version_a_deploy_keeps_at_most_max_versions_and_every_oomkill_in_the_
     assert len(ledger.versions) == MAX_VERSIONS
     assert "1.0.99" in ledger.versions and "1.0.0" not in ledger.versions and "1.0.36" in ledger.versions
     assert {v for _, _, v in ledger.ooms} == set(ledger.versions)
-    status = ledger_status(ledger, T0 + timedelta(hours=100))
-    assert status["oomKills"] == 100 and len(status["versions"]) == MAX_VERSIONS
-    restored = Ledger.from_status(status["ledger"])
+    state = LeakWatchState("shop", "checkout-api", "lw-uid", 1, None, ledger, ())
+    status = render_status(state, T0 + timedelta(hours=100))
+    assert status.oom_kills == 100 and len(status.versions) == MAX_VERSIONS
+    assert status.ledger is not None
+    restored = Ledger.from_status(status.ledger.model_dump(mode="json", by_alias=True, exclude_unset=True))
     assert restored.total_oom_kills() == 100 and restored.versions.keys() == ledger.versions.keys()
+
+
+def test_gone_pods_are_remembered_for_the_retention_and_at_most_the_newest_few() -> None:
+    """A gone pod is kept while a window may still read its memory series, never longer, and a
+    churning workload keeps only the newest REMEMBERED_PAST_PODS of them."""
+    ledger = Ledger()
+    day = 86400.0
+    for n in range(3):  # three pods, one gone per day
+        ledger.observe(pod(f"p{n}", "1.0.0", 0), version="1.0.0", workload="w", containers=[], now=T0)
+        ledger.forget(f"p{n}", T0 + timedelta(days=n), keep_past_seconds=1.5 * day)
+    assert [p.name for p in ledger.past] == ["checkout-api-5d8f9-p1", "checkout-api-5d8f9-p2"]  # p0 ended 2 days ago
+    since = T0 + timedelta(days=2) - timedelta(days=1.5)
+    assert set(ledger.pod_versions(since=since)) == {"checkout-api-5d8f9-p1", "checkout-api-5d8f9-p2"}
+    for n in range(3, 3 + REMEMBERED_PAST_PODS + 10):  # churn within the retention
+        ledger.observe(pod(f"p{n}", "1.0.0", 0), version="1.0.0", workload="w", containers=[], now=T0)
+        ledger.forget(f"p{n}", T0 + timedelta(days=2, seconds=n), keep_past_seconds=1.5 * day)
+    assert len(ledger.past) == REMEMBERED_PAST_PODS
+    assert ledger.past[-1].name == f"checkout-api-5d8f9-p{2 + REMEMBERED_PAST_PODS + 10}"
+    assert ledger.versions["1.0.0"].pods == 3 + REMEMBERED_PAST_PODS + 10  # every pod still counted

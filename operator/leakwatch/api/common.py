@@ -213,8 +213,6 @@ class Condition(ApiModel):
     """A standard Kubernetes condition (API conventions: type, status, reason, message,
     observedGeneration, lastTransitionTime)."""
 
-    model_config = ConfigDict(extra="ignore")
-
     type: str = Field(max_length=64, description="PascalCase condition type, e.g. Ready or Degraded.")
     status: ConditionStatus = Field(description="True, False or Unknown.")
     reason: str = Field(max_length=64, description="One CamelCase word a program can switch on.")

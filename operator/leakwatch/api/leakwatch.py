@@ -316,8 +316,6 @@ class LeakWatchSpec(ApiModel):
 
 
 class VersionStats(ApiModel):
-    model_config = ConfigDict(extra="ignore")
-
     version: str = Field(max_length=256)
     pods: int = Field(default=0, ge=0, description="Pods seen running this version.")
     pod_hours: float = Field(default=0.0, ge=0, description="Observed pod-hours.")
@@ -340,8 +338,6 @@ class VersionStats(ApiModel):
 
 
 class Recommendation(ApiModel):
-    model_config = ConfigDict(extra="ignore")
-
     action: Action = Field(default="None")
     workload: str | None = Field(default=None, max_length=253)
     from_version: str | None = Field(default=None, max_length=256)
@@ -353,8 +349,6 @@ class Recommendation(ApiModel):
 
 
 class LedgerContainer(ApiModel):
-    model_config = ConfigDict(extra="ignore")
-
     name: str = Field(max_length=63)
     restart_count: int = Field(default=0, ge=0, description="Restarts already accounted for.")
     counted_oom_kills: list[str] = Field(
@@ -363,8 +357,6 @@ class LedgerContainer(ApiModel):
 
 
 class LedgerPod(ApiModel):
-    model_config = ConfigDict(extra="ignore")
-
     uid: str = Field(max_length=64)
     name: str = Field(max_length=253)
     version: str = Field(max_length=64)
@@ -375,8 +367,6 @@ class LedgerPod(ApiModel):
 
 
 class LedgerPastPod(ApiModel):
-    model_config = ConfigDict(extra="ignore")
-
     name: str = Field(max_length=253)
     version: str = Field(max_length=64)
     ended_at: str
@@ -384,8 +374,6 @@ class LedgerPastPod(ApiModel):
 
 
 class LedgerVersion(ApiModel):
-    model_config = ConfigDict(extra="ignore")
-
     version: str = Field(max_length=64)
     workload: str = Field(default="", max_length=253)
     first_seen: str
@@ -400,8 +388,6 @@ class LedgerOOMBucket(ApiModel):
 
 
 class LedgerOOMKills(ApiModel):
-    model_config = ConfigDict(extra="ignore")
-
     workload: str = Field(max_length=253)
     container: str = Field(max_length=63)
     version: str = Field(max_length=64)
@@ -427,8 +413,6 @@ class Ledger(ApiModel):
     """What LeakWatch has counted, kept in the cluster so an operator restart neither loses nor
     double-counts an OOMKill. Written by the operator only."""
 
-    model_config = ConfigDict(extra="ignore")
-
     pods: list[LedgerPod] = Field(default_factory=list)
     versions: list[LedgerVersion] = Field(
         default_factory=list, max_length=64, description="The 64 most recently seen versions at most."
@@ -448,8 +432,6 @@ class Ledger(ApiModel):
 class AutoAction(ApiModel):
     """What Auto mode last did (or would have done, or why it did not)."""
 
-    model_config = ConfigDict(extra="ignore")
-
     reason: str = Field(max_length=64, description="AutoRollback, DryRun, or why it was skipped.")
     message: str = Field(default="", max_length=1024)
     workload: str = Field(default="", max_length=253)
@@ -463,8 +445,6 @@ class AutoAction(ApiModel):
 
 
 class LeakWatchStatus(ApiModel):
-    model_config = ConfigDict(extra="ignore")
-
     observed_generation: int = Field(default=0, ge=0)
     conditions: list[Condition] = Field(
         default_factory=list,

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from leakwatch.api.common import parse_duration
 from leakwatch.api.leakwatch import LeakWatchSpec
+from leakwatch.api.terms import Verdict
 from leakwatch.core.analysis import (
     THRESHOLDS,
     Samples,
@@ -41,20 +41,13 @@ class Assessment:
     series_dropped: int = 0  # outside the namespace or of unknown pods
     notes: list[str] = field(default_factory=list)
 
-    def status_rows(self) -> dict[str, dict[str, Any]]:
-        """Per-version fields for LeakWatch.status.versions."""
-        return {
-            version: {
-                "verdict": v.verdict,
-                "confidence": round(v.confidence, 3),
-                "growthBytesPerHour": None
-                if v.growth_bytes_per_second is None
-                else round(v.growth_bytes_per_second * 3600, 1),
-                "timeToOOMSeconds": None if v.time_to_oom_seconds is None else round(v.time_to_oom_seconds, 1),
-                "evidence": v.evidence,
-            }
-            for version, v in self.verdicts.items()
-        }
+
+@dataclass(frozen=True)
+class LeakSummary:
+    """The LeakWatch-level verdict: the running versions decide; the suspect is the likeliest leaker."""
+
+    verdict: Verdict
+    suspect_version: str | None
 
 
 def assess(
@@ -123,7 +116,7 @@ def assess(
     return Assessment(verdicts, used, dropped)
 
 
-def summarise(assessment: Assessment, running_versions: set[str]) -> tuple[dict[str, Any], ConditionUpdate]:
+def summarise(assessment: Assessment, running_versions: set[str]) -> tuple[LeakSummary, ConditionUpdate]:
     """The LeakWatch-level verdict (the running versions decide), its suspect, and LeakSuspected."""
     leaking = [v for v in assessment.verdicts.values() if v.verdict == "Leaking"]
     current = [v for v in assessment.verdicts.values() if v.version in running_versions] or list(
@@ -131,13 +124,14 @@ def summarise(assessment: Assessment, running_versions: set[str]) -> tuple[dict[
     )
     current_leaking = [v for v in current if v.verdict == "Leaking"]
     suspect = max(current_leaking or leaking, key=lambda v: v.confidence, default=None)
+    verdict: Verdict
     if current_leaking:
         verdict = "Leaking"
     elif current and all(v.verdict == "Stable" for v in current):
         verdict = "Stable"
     else:
         verdict = "InsufficientData"
-    fields: dict[str, Any] = {"verdict": verdict, "suspectVersion": suspect.version if suspect else None}
+    summary = LeakSummary(verdict, suspect.version if suspect else None)
     if suspect is not None:
         condition = ConditionUpdate(
             LEAK_SUSPECTED, "True", "LeakDetected", f"version {suspect.version}: " + "; ".join(suspect.evidence)
@@ -146,4 +140,4 @@ def summarise(assessment: Assessment, running_versions: set[str]) -> tuple[dict[
         condition = ConditionUpdate(LEAK_SUSPECTED, "False", "MemoryStable", "no version shows a leak")
     else:
         condition = ConditionUpdate(LEAK_SUSPECTED, "Unknown", "InsufficientData", "not enough memory data yet")
-    return fields, condition
+    return summary, condition

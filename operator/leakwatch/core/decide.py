@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Literal, assert_never
 
 from leakwatch.api.advisory import LeakAdvisorySpec
+from leakwatch.api.leakwatch import Recommendation
 from leakwatch.api.terms import Action
 from leakwatch.core.analysis import VersionVerdict, human_duration, mib_per_hour
 from leakwatch.core.attribution import UNKNOWN
@@ -433,15 +434,15 @@ def gather_facts(
     return workload, facts
 
 
-def recommendation_status(decision: Decision, workload: str, since: str) -> dict[str, object]:
+def recommendation_status(decision: Decision, workload: str, since: str) -> Recommendation:
     """The decision as LeakWatch.status.recommendation."""
-    return {
-        "action": decision.action,
-        "workload": workload,
-        "fromVersion": decision.from_version,
-        "toVersion": decision.to_version,
-        "confidence": round(decision.confidence, 3),
-        "summary": decision.summary,
-        "evidence": decision.evidence,
-        "since": since,
-    }
+    return Recommendation(
+        action=decision.action,
+        workload=workload,
+        from_version=decision.from_version,
+        to_version=decision.to_version,
+        confidence=round(decision.confidence, 3),
+        summary=decision.summary,
+        evidence=decision.evidence,
+        since=since,
+    )

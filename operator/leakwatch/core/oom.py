@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -248,17 +248,19 @@ class Ledger:
                 kills.append(OOMKill(*who, finished_at=None, inferred=True, restart_count=rc - 1, count=inferred))
         return kills
 
-    def forget(self, uid: str, now: datetime) -> None:
-        """A pod is gone: fold its lifetime into its version and drop its progress record."""
+    def forget(self, uid: str, now: datetime, keep_past_seconds: float = math.inf) -> None:
+        """A pod is gone: fold its lifetime into its version and drop its progress record. It stays
+        among the past pods (its memory series can still be attributed) for `keep_past_seconds`,
+        the longest window that reads it, and among the REMEMBERED_PAST_PODS newest at most."""
         record = self.pods.pop(uid, None)
         if record is None:
             return
         version = self._version(record.version, record.workload, rfc3339(now))
         version.closed_pod_seconds += _seconds_between(record.started_at, now)
         version.last_seen = rfc3339(now)
-        self.past = [*self.past, PastPod(record.name, record.version, rfc3339(now), record.limits)][
-            -REMEMBERED_PAST_PODS:
-        ]
+        oldest = now.timestamp() - keep_past_seconds
+        kept = [p for p in self.past if _parse(p.ended_at).timestamp() >= oldest]
+        self.past = [*kept, PastPod(record.name, record.version, rfc3339(now), record.limits)][-REMEMBERED_PAST_PODS:]
 
     def oom_counts(self) -> dict[tuple[str, str, str], int]:
         """OOMKills per (workload, container, version), and 0 for every running container never
@@ -343,6 +345,27 @@ class Ledger:
             del self.versions[record.version]
             for key in [key for key in self.ooms if key[2] == record.version]:
                 self.retired_oom_kills += self.ooms.pop(key).kills
+
+    def copy(self) -> Ledger:
+        """An independent copy, for readers in other threads (analysis, status, metrics): the
+        ledger itself goes on changing under the store's lock."""
+        return Ledger(
+            pods={
+                uid: replace(
+                    p,
+                    containers={n: ContainerRecord(c.restart_count, list(c.counted)) for n, c in p.containers.items()},
+                    limits=dict(p.limits),
+                )
+                for uid, p in self.pods.items()
+            },
+            versions={v: replace(r) for v, r in self.versions.items()},
+            ooms={
+                k: replace(t, recent=dict(t.recent), exported_recent=dict(t.exported_recent))
+                for k, t in self.ooms.items()
+            },
+            past=list(self.past),  # PastPods are frozen
+            retired_oom_kills=self.retired_oom_kills,
+        )
 
     # --- persistence: the ledger lives in LeakWatch.status.ledger ------------------------------------
     def to_status(self) -> dict[str, Any]:

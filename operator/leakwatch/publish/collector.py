@@ -1,29 +1,31 @@
-"""Prometheus metrics read at scrape time from what the accountant holds (client_python's custom
+"""Prometheus metrics read at scrape time from snapshots of the LeakWatches (client_python's custom
 collector pattern): the OOM counters are the ledger's own totals, so an operator restart resumes
-them where the cluster-stored ledger left them instead of resetting to zero."""
+them where the cluster-stored ledger left them instead of resetting to zero. A scrape holds no
+lock: it reads snapshots."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from leakwatch.api.terms import VERDICTS
-
-if TYPE_CHECKING:
-    from leakwatch.watch.accountant import Accountant
+from leakwatch.core.state import LeakWatchState
 
 VERSION_LABELS = ["namespace", "leakwatch", "workload", "version"]
 
 
 class LeakWatchCollector(Collector):
-    def __init__(self, accountant: Accountant) -> None:
-        self.accountant = accountant
+    def __init__(self, states: Callable[[], list[LeakWatchState]], clock: Callable[[], datetime]) -> None:
+        """`states`: the LeakWatches this replica owns (a paused replica's copies would count every
+        OOMKill twice); `clock`: the one the ledger counted with."""
+        self.states = states
+        self.clock = clock
 
     def collect(self) -> Iterator[Metric]:
-        now = self.accountant.clock()  # the clock the ledger counted with
+        now = self.clock()
         kills = CounterMetricFamily(
             "leakwatch_oom_kills",
             "OOMKills of watched containers, each counted once (inferred ones included).",
@@ -60,47 +62,34 @@ class LeakWatchCollector(Collector):
             "1 for each LeakWatch's current recommendation.",
             labels=["namespace", "leakwatch", "workload", "action", "from_version", "to_version"],
         )
-        with self.accountant.lock:
-            # Only what this replica owns: a paused replica's copies would count every OOMKill twice.
-            everyone = sorted(
-                (w for w in self.accountant.watched.values() if w.active), key=lambda w: (w.namespace, w.name)
-            )
-            for watched in everyone:
-                ns, name, ledger = watched.namespace, watched.name, watched.ledger
-                # Each OOMKill in one LeakWatch's counter, where selectors overlap (core/overlap.py).
-                in_window = ledger.exported_window_counts(now, watched.oom_window_seconds)
-                for (workload, container, version), count in sorted(ledger.exported_counts().items()):
-                    labels = [ns, name, workload, container, version]
-                    kills.add_metric(labels, count)
-                    kills_in_window.add_metric(labels, in_window.get((workload, container, version), 0))
-                running = {pod.version for pod in ledger.pods.values()}
-                for version, record in sorted(ledger.versions.items()):
-                    labels = [ns, name, record.workload or name, version]
-                    pod_seconds.add_metric(labels, ledger.pod_seconds(version, now))
-                    row = watched.analysis.get(version)
-                    # A version that no longer runs keeps its verdict in status and its past in
-                    # Prometheus; exported on, it would hold its alerts firing after the fix.
-                    if row is None or version not in running:
-                        continue
-                    if row.get("growthBytesPerHour") is not None:
-                        growth.add_metric(labels, row["growthBytesPerHour"] / 3600)
-                    if row.get("timeToOOMSeconds") is not None:
-                        time_to_oom.add_metric(labels, row["timeToOOMSeconds"])
-                    for state in VERDICTS:
-                        verdict.add_metric([*labels, state], 1.0 if row.get("verdict") == state else 0.0)
-                rec = watched.recommendation
-                if rec is not None:
-                    recommendation.add_metric(
-                        [
-                            ns,
-                            name,
-                            str(rec.get("workload") or name),
-                            str(rec.get("action")),
-                            str(rec.get("fromVersion") or ""),
-                            str(rec.get("toVersion") or ""),
-                        ],
-                        1.0,
-                    )
-                if watched.last_analysis is not None:
-                    last_success.add_metric([ns, name], watched.last_analysis.timestamp())
+        for state in self.states():
+            ns, name, ledger = state.namespace, state.name, state.ledger
+            # Each OOMKill in one LeakWatch's counter, where selectors overlap (core/overlap.py).
+            in_window = ledger.exported_window_counts(now, state.oom_window_seconds)
+            for (workload, container, version), count in sorted(ledger.exported_counts().items()):
+                labels = [ns, name, workload, container, version]
+                kills.add_metric(labels, count)
+                kills_in_window.add_metric(labels, in_window.get((workload, container, version), 0))
+            running = state.running_versions()
+            for version, record in sorted(ledger.versions.items()):
+                labels = [ns, name, record.workload or name, version]
+                pod_seconds.add_metric(labels, ledger.pod_seconds(version, now))
+                found = state.verdicts.get(version)
+                # A version that no longer runs keeps its verdict in status and its past in
+                # Prometheus; exported on, it would hold its alerts firing after the fix.
+                if found is None or version not in running:
+                    continue
+                if found.growth_bytes_per_second is not None:
+                    growth.add_metric(labels, found.growth_bytes_per_second)
+                if found.time_to_oom_seconds is not None:
+                    time_to_oom.add_metric(labels, found.time_to_oom_seconds)
+                for each in VERDICTS:
+                    verdict.add_metric([*labels, each], 1.0 if found.verdict == each else 0.0)
+            rec = state.recommendation
+            if rec is not None:
+                recommendation.add_metric(
+                    [ns, name, rec.workload or name, rec.action, rec.from_version or "", rec.to_version or ""], 1.0
+                )
+            if state.last_analysis is not None:
+                last_success.add_metric([ns, name], state.last_analysis.timestamp())
         yield from (kills, kills_in_window, pod_seconds, growth, time_to_oom, verdict, recommendation, last_success)

@@ -12,7 +12,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from leakwatch.api.common import parse_duration
-from leakwatch.api.leakwatch import LeakWatchSpec
+from leakwatch.api.leakwatch import AutoAction, LeakWatchSpec
 from leakwatch.core.conditions import rfc3339
 from leakwatch.core.decide import Decision
 from leakwatch.core.rollback import plan_rollback
@@ -35,31 +35,37 @@ class Rollbacks:
         workload: str,
         decision: Decision,
         spec: LeakWatchSpec,
-        previous: dict[str, Any] | None,
+        previous: AutoAction | None,
         acts_instead: str | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> AutoAction | None:
         """Roll back if the plan allows; return the status.lastAction entry (None: nothing to do).
         `acts_instead` names the LeakWatch in Auto mode that came first to this workload: one actor
         per workload, or two cooldowns would let two LeakWatches act."""
         if spec.action.mode != "Auto" or not decision.rollback_to or not spec.action.cooldown:
             return None
         now = datetime.now(UTC)
-        acted_at = (previous or {}).get("actedAt")
-        entry: dict[str, Any] = {
-            "workload": workload,
-            "fromVersion": decision.from_version,
-            "toVersion": decision.rollback_to,
-            "time": rfc3339(now),
-            "actedAt": acted_at,
-        }
+        acted_at = previous.acted_at if previous is not None else None
+
+        def entry(reason: str, message: str, revision: str | None = None, acted: str | None = acted_at) -> AutoAction:
+            return AutoAction(
+                reason=reason,
+                message=message,
+                workload=workload,
+                from_version=decision.from_version,
+                to_version=decision.rollback_to,
+                revision=revision,
+                time=rfc3339(now),
+                acted_at=acted,
+            )
+
         if acts_instead is not None:
             message = f"LeakWatch {acts_instead} also selects {workload} in Auto mode and came first: only it acts"
-            return {**entry, "reason": "AnotherLeakWatchActs", "message": message}
+            return entry("AnotherLeakWatchActs", message)
         try:
             deployment = self._json(self.apps.read_namespaced_deployment(workload, namespace, _preload_content=False))
             owned = self._json(self.apps.list_namespaced_replica_set(namespace, _preload_content=False))["items"]
         except ApiException as err:
-            return {**entry, "reason": "NoDeployment", "message": f"cannot read Deployment {workload}: {err.reason}"}
+            return entry("NoDeployment", f"cannot read Deployment {workload}: {err.reason}")
         uid = deployment["metadata"]["uid"]
         replicasets = [
             rs for rs in owned if any(o.get("uid") == uid for o in rs["metadata"].get("ownerReferences") or [])
@@ -73,14 +79,14 @@ class Rollbacks:
             now=now,
             cooldown=parse_duration(spec.action.cooldown),
         )
-        entry.update(reason=plan.reason, message=plan.message, revision=plan.revision)
+        outcome = entry(plan.reason, plan.message, plan.revision)
         if plan.act and plan.template is not None:
             try:
                 self.apps.patch_namespaced_deployment(
                     workload, namespace, [{"op": "replace", "path": "/spec/template", "value": plan.template}]
                 )
-                entry["actedAt"] = rfc3339(now)
+                outcome = entry(plan.reason, plan.message, plan.revision, acted=rfc3339(now))
             except ApiException as err:
-                entry.update(reason="RollbackFailed", message=f"patching Deployment {workload} failed: {err.reason}")
-        log.info("auto rollback of %s/%s: %s", namespace, workload, entry["message"])
-        return entry
+                outcome = entry("RollbackFailed", f"patching Deployment {workload} failed: {err.reason}", plan.revision)
+        log.info("auto rollback of %s/%s: %s", namespace, workload, outcome.message)
+        return outcome

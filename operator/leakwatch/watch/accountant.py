@@ -18,76 +18,42 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from leakwatch.api import API_VERSION
 from leakwatch.api.advisory import LeakAdvisorySpec
-from leakwatch.api.common import parse_duration
-from leakwatch.api.leakwatch import LeakWatchSpec, OOMSpec
-from leakwatch.core.attribution import MAX_VERSION_LENGTH, UNKNOWN, VersionReading, read_version
+from leakwatch.api.leakwatch import AutoAction, LeakWatchStatus, Recommendation
+from leakwatch.core.analysis import VersionVerdict
+from leakwatch.core.assess import LeakSummary
+from leakwatch.core.attribution import MAX_VERSION_LENGTH, UNKNOWN, read_version
 from leakwatch.core.conditions import DEGRADED, ROLLBACK_RECOMMENDED, ConditionUpdate, merge_conditions, rfc3339
 from leakwatch.core.decide import Decision, recommendation_status
 from leakwatch.core.oom import Ledger, OOMKill
-from leakwatch.core.overlap import Claim, Overlap, auto_actor, exports_kills_of, overlap_condition, overlaps
+from leakwatch.core.overlap import auto_actor, exports_kills_of, overlap_condition, overlaps
 from leakwatch.core.pods import PodInfo
-from leakwatch.core.summary import ledger_status
+from leakwatch.core.state import LeakWatchState
 from leakwatch.core.validation import parse_spec
 from leakwatch.publish.events import EventBudget, ObjectRef
+from leakwatch.publish.status import render_status
 from leakwatch.watch.queue import Announcement, KeyedQueue, Work
+from leakwatch.watch.store import Key, Store, Watched
 
 log = logging.getLogger(__name__)
 VERSIONS_RESOLVED = "VersionsResolved"
 Clock = Callable[[], datetime]
-Key = tuple[str, str]  # (namespace, name) of a LeakWatch
-ACTION_FIELDS = ("reason", "fromVersion", "toVersion", "revision", "actedAt")  # what makes an Auto action new
-DEFAULT_OOM_WINDOW = OOMSpec().window
+ACTION_FIELDS = ("reason", "from_version", "to_version", "revision", "acted_at")  # what makes an Auto action new
 OOM_EVENTS_PER_MINUTE = 10  # per LeakWatch; the rest are told in one summary Event a minute
-
-
-@dataclass
-class Watched:
-    namespace: str
-    name: str
-    uid: str
-    generation: int
-    spec: LeakWatchSpec | None
-    ledger: Ledger
-    conditions: list[dict[str, Any]]
-    # pod uid -> its version reading, kept only when the version is unknown or was shortened
-    version_notes: dict[str, VersionReading] = field(default_factory=dict)
-    # The last successful analysis; kept as it is while Prometheus is unreachable, so missing data
-    # never flips a verdict.
-    analysis: dict[str, dict[str, Any]] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
-    last_analysis: datetime | None = None
-    recommendation: dict[str, Any] | None = None
-    last_action: dict[str, Any] | None = None
-    created_at: datetime | None = None  # pods that ran before it bring history, not new OOMKills
-    overlap: Overlap = field(default_factory=Overlap)  # other LeakWatches selecting its pods
-    # Whether this replica may write for it: status, Events, metrics, Auto actions. With kopf
-    # peering only while its ownership daemon runs; a paused replica keeps counting in memory
-    # and writes nothing.
-    active: bool = True
-
-    @property
-    def oom_window_seconds(self) -> float:
-        return parse_duration(self.spec.oom.window if self.spec else DEFAULT_OOM_WINDOW).total_seconds()
-
-    def selects(self, pod: PodInfo) -> bool:
-        return self.spec is not None and pod.namespace == self.namespace and self.spec.selector.matches(pod.labels)
-
-    def claim(self) -> Claim:
-        pods = self.ledger.pods
-        auto = self.spec is not None and self.spec.action.mode == "Auto"
-        return Claim(self.name, self.created_at, frozenset(pods), frozenset(p.workload for p in pods.values()), auto)
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
 class AnalysisOutcome:
-    rows: dict[str, dict[str, Any]]  # per-version status fields
-    fields: dict[str, Any]  # verdict, suspectVersion
+    verdicts: dict[str, VersionVerdict]
+    summary: LeakSummary
     leak: ConditionUpdate  # LeakSuspected
     decision: Decision
     workload: str
@@ -100,7 +66,7 @@ class WorkloadLookup(Protocol):
 class StatusSink(Protocol):
     """publish/status.py's StatusWriter: False when the LeakWatch is gone."""
 
-    def patch(self, namespace: str, name: str, status: dict[str, Any]) -> bool: ...
+    def patch(self, namespace: str, name: str, status: LeakWatchStatus) -> bool: ...
 
 
 class EventSink(Protocol):
@@ -125,13 +91,9 @@ class Accountant:
         self.status = status
         self.events = events
         self.workloads = workloads
-        self.advisories: dict[str, LeakAdvisorySpec] = {}
         self.clock = clock
-        self.lock = threading.RLock()
-        self.watched: dict[Key, Watched] = {}
-        self._watched_in: dict[str, dict[str, Watched]] = {}  # namespace -> name -> Watched
-        self._pods_in: dict[str, dict[str, PodInfo]] = {}  # namespace -> uid -> pod
-        self.synced: set[str | None] = set()  # namespaces whose pods were listed completely (None = all)
+        self.store = Store()
+        self._lock = self.store.lock
         self._queue: KeyedQueue[Key] = KeyedQueue()  # LeakWatches whose status is to be written
         self._stop = threading.Event()
         self._oom_events: EventBudget[Key] = EventBudget(OOM_EVENTS_PER_MINUTE)
@@ -182,12 +144,14 @@ class Accountant:
     def _publish_one(self, work: Work[Key]) -> bool:
         """Write one LeakWatch's status, then post the Events that waited for it; False if the write
         failed (it stays pending, with its Events)."""
-        with self.lock:
-            watched = self.watched.get(work.key)
+        with self._lock:
+            watched = self.store.get(work.key)
             if watched is None or not watched.active:
                 self._queue.done(work)
                 return True
-            status = self._status(watched)
+            self._refresh_conditions(watched)
+            state = watched.snapshot()
+        status = render_status(state, self.clock())
         try:
             alive = self.status.patch(watched.namespace, watched.name, status)
         except Exception as err:  # retried inside already; keep it for the next round
@@ -195,8 +159,8 @@ class Accountant:
             self._queue.done(work, failed=True)
             return False
         if not alive:
-            with self.lock:
-                if self.watched.get(work.key) is watched:
+            with self._lock:
+                if self.store.get(work.key) is watched:
                     self._drop(work.key)  # deleted under us: keep nothing
         self._queue.done(work)
         if alive:
@@ -221,8 +185,8 @@ class Accountant:
         so it is taken as the cluster has it (another replica may have counted and acted meanwhile),
         not as this replica last saw it."""
         parsed, ready = parse_spec(spec)
-        with self.lock:
-            watched = self.watched.get((namespace, name))
+        with self._lock:
+            watched = self.store.get((namespace, name))
             if watched is not None and activate and not watched.active:
                 self._drop((namespace, name))
                 watched = None
@@ -235,12 +199,12 @@ class Accountant:
                     parsed,
                     Ledger.from_status(status.get("ledger")),
                     list(status.get("conditions", [])),
-                    recommendation=status.get("recommendation"),
-                    last_action=status.get("lastAction"),
+                    recommendation=_read(Recommendation, status.get("recommendation")),
+                    last_action=_read(AutoAction, status.get("lastAction")),
                     created_at=_parse_time(created),
                     active=activate or self.active_by_default,
                 )
-                self._add(watched)
+                self.store.add(watched)
             watched.spec, watched.generation = parsed, generation
             updates = [ready]
             if not any(c.get("type") == DEGRADED for c in watched.conditions):
@@ -248,9 +212,9 @@ class Accountant:
             self._set_conditions(watched, updates)
             kills: list[OOMKill] = []
             if parsed is not None:
-                for pod in list(self._pods_in.get(namespace, {}).values()):
+                for pod in list(self.store.pods(namespace).values()):
                     kills += self._account(watched, pod)
-                if self._is_synced(namespace):
+                if self.store.is_synced(namespace):
                     self._prune(watched)
             self._publish(watched, kills)
             self._refresh_overlaps(namespace)
@@ -266,15 +230,15 @@ class Accountant:
     ) -> None:
         """Store an analysis and its recommendation or, given a string, why it failed (Degraded with
         `failure_reason`), with the previous verdicts and recommendation left exactly as they were."""
-        with self.lock:
-            watched = self.watched.get((namespace, name))
-            if watched is None or watched.uid != uid:
+        with self._lock:
+            watched = self.store.get((namespace, name), uid)
+            if watched is None:
                 return  # deleted (or replaced) while it was being analysed: keep nothing
             if isinstance(outcome, str):
                 self._set_conditions(watched, [ConditionUpdate(DEGRADED, "True", failure_reason, outcome)])
                 self._publish(watched)
                 return
-            watched.analysis, watched.summary = outcome.rows, outcome.fields
+            watched.verdicts, watched.summary = outcome.verdicts, outcome.summary
             watched.last_analysis = self.clock()
             changed = self._recommend(watched, outcome)
             self._set_conditions(
@@ -286,16 +250,15 @@ class Accountant:
 
     def _recommend(self, watched: Watched, outcome: AnalysisOutcome) -> bool:
         """Keep the recommendation (and its `since`) unless what it says changed; True if it did."""
-        decision = outcome.decision
-        previous = watched.recommendation or {}
-        same = (previous.get("action"), previous.get("fromVersion"), previous.get("toVersion")) == (
+        decision, previous = outcome.decision, watched.recommendation
+        same = previous is not None and (previous.action, previous.from_version, previous.to_version) == (
             decision.action,
             decision.from_version,
             decision.to_version,
         )
-        since = str(previous["since"]) if same and previous.get("since") else rfc3339(self.clock())
+        since = previous.since if same and previous is not None and previous.since else rfc3339(self.clock())
         watched.recommendation = recommendation_status(decision, outcome.workload, since)
-        recommended = decision.action in ("Upgrade", "Rollback")
+        recommended = decision.to_version is not None  # it names a version to deploy, whatever the action
         condition = ConditionUpdate(
             ROLLBACK_RECOMMENDED, "True" if recommended else "False", decision.reason, decision.summary
         )
@@ -303,14 +266,16 @@ class Accountant:
         return not same and decision.action != "None"
 
     def _announce_recommendation(self, watched: Watched, workload: str) -> None:
-        rec = watched.recommendation or {}
-        key = f"recommendation/{rec.get('action')}/{rec.get('fromVersion')}/{rec.get('toVersion')}"
-        reason = f"{rec.get('action')}Recommended"
+        rec = watched.recommendation
+        if rec is None:
+            return
+        key = f"recommendation/{rec.action}/{rec.from_version}/{rec.to_version}"
+        reason = f"{rec.action}Recommended"
         self.events.post(
             ObjectRef(API_VERSION, "LeakWatch", watched.namespace, watched.name, watched.uid),
             key=key,
             reason=reason,
-            message=str(rec.get("summary")),
+            message=rec.summary,
         )
         deployment = self.workloads.deployment_uid(watched.namespace, workload) if self.workloads else None
         if deployment is not None:
@@ -318,49 +283,45 @@ class Accountant:
                 ObjectRef("apps/v1", "Deployment", watched.namespace, workload, deployment),
                 key=key,
                 reason=reason,
-                message=str(rec.get("summary")),
+                message=rec.summary,
             )
 
-    def record_action(self, namespace: str, name: str, uid: str, entry: dict[str, Any]) -> None:
+    def record_action(self, namespace: str, name: str, uid: str, entry: AutoAction) -> None:
         """Store what Auto mode did or why it did not; announce it once per distinct outcome."""
-        with self.lock:
-            watched = self.watched.get((namespace, name))
-            if watched is None or watched.uid != uid:
+        with self._lock:
+            watched = self.store.get((namespace, name), uid)
+            if watched is None:
                 return
-            previous = watched.last_action or {}
-            news = any(previous.get(f) != entry.get(f) for f in ACTION_FIELDS)
-            watched.last_action = {k: v for k, v in entry.items() if v is not None}
+            previous = watched.last_action
+            news = previous is None or any(getattr(previous, f) != getattr(entry, f) for f in ACTION_FIELDS)
+            watched.last_action = entry
             self._publish(watched, later=[lambda: self._announce_action(namespace, name, uid, entry)] if news else [])
 
-    def _announce_action(self, namespace: str, name: str, uid: str, entry: dict[str, Any]) -> None:
-        key = "action/" + "/".join(str(entry.get(f)) for f in ACTION_FIELDS)
-        reason = "AutoRollback" if entry["reason"] == "AutoRollback" else f"AutoRollback{entry['reason']}"
+    def _announce_action(self, namespace: str, name: str, uid: str, entry: AutoAction) -> None:
+        key = "action/" + "/".join(str(getattr(entry, f)) for f in ACTION_FIELDS)
+        reason = "AutoRollback" if entry.reason == "AutoRollback" else f"AutoRollback{entry.reason}"
         subjects = [ObjectRef(API_VERSION, "LeakWatch", namespace, name, uid)]
-        deployment = self.workloads.deployment_uid(namespace, entry["workload"]) if self.workloads else None
+        deployment = self.workloads.deployment_uid(namespace, entry.workload) if self.workloads else None
         if deployment is not None:
-            subjects.append(ObjectRef("apps/v1", "Deployment", namespace, entry["workload"], deployment))
+            subjects.append(ObjectRef("apps/v1", "Deployment", namespace, entry.workload, deployment))
         for subject in subjects:
             self.events.post(
                 subject,
                 key=key,
                 reason=reason,
-                message=entry["message"],
-                warning=entry["reason"] not in ("AutoRollback", "DryRun"),
+                message=entry.message,
+                warning=entry.reason not in ("AutoRollback", "DryRun"),
             )
 
     def set_advisory(self, name: str, spec: LeakAdvisorySpec | None) -> None:
-        with self.lock:
-            if spec is None:
-                self.advisories.pop(name, None)
-            else:
-                self.advisories[name] = spec
+        self.store.set_advisory(name, spec)
 
     def deactivate(self, namespace: str, name: str, uid: str) -> None:
         """This replica no longer owns the LeakWatch (paused, shutting down): write nothing more for
         it, pending writes included; whoever owns it next starts from its status in the cluster."""
-        with self.lock:
-            watched = self.watched.get((namespace, name))
-            if watched is None or watched.uid != uid:
+        with self._lock:
+            watched = self.store.get((namespace, name), uid)
+            if watched is None:
                 return
             watched.active = False
             key = (namespace, name)
@@ -368,32 +329,28 @@ class Accountant:
             self._oom_events.forget(key)
 
     def is_active(self, namespace: str, name: str, uid: str) -> bool:
-        with self.lock:
-            watched = self.watched.get((namespace, name))
-            return watched is not None and watched.uid == uid and watched.active
+        with self._lock:
+            watched = self.store.get((namespace, name), uid)
+            return watched is not None and watched.active
 
     def forget(self, namespace: str, name: str, uid: str) -> None:
-        with self.lock:
-            watched = self.watched.get((namespace, name))
-            if watched is not None and watched.uid == uid:  # not a new LeakWatch of the same name
+        with self._lock:
+            watched = self.store.get((namespace, name), uid)
+            if watched is not None:  # not a new LeakWatch of the same name
                 self._drop((namespace, name))
                 self._refresh_overlaps(namespace)
 
     def auto_actor(self, namespace: str, workload: str) -> str | None:
         """The one LeakWatch of `namespace` whose Auto mode may act on `workload`."""
-        with self.lock:
-            return auto_actor((w.claim() for w in self._watching(namespace)), workload)
+        with self._lock:
+            return auto_actor((w.claim() for w in self.store.watching(namespace)), workload)
 
     # --- pods (from the pod watch threads) -----------------------------------------------------------
     def on_pod(self, pod: PodInfo) -> None:
-        with self.lock:
-            in_namespace = self._pods_in.setdefault(pod.namespace, {})
-            if pod.deleted:
-                in_namespace.pop(pod.uid, None)
-            else:
-                in_namespace[pod.uid] = pod
+        with self._lock:
+            self.store.put_pod(pod)
             joined_or_left = False
-            for watched in self._watching(pod.namespace):
+            for watched in self.store.watching(pod.namespace):
                 if pod.uid in watched.ledger.pods or watched.selects(pod):
                     was_member = pod.uid in watched.ledger.pods
                     before = watched.ledger.pod_progress(pod.uid), watched.version_notes.get(pod.uid)
@@ -406,10 +363,10 @@ class Accountant:
                 self._refresh_overlaps(pod.namespace)
 
     def on_synced(self, namespace: str | None, uids: set[str]) -> None:
-        with self.lock:
-            self.synced.add(namespace)
+        with self._lock:
+            self.store.mark_synced(namespace)
             pruned = set()
-            for watched in list(self.watched.values()):
+            for watched in self.store.all():
                 if (namespace is None or watched.namespace == namespace) and self._prune(watched):
                     self._publish(watched)
                     pruned.add(watched.namespace)
@@ -417,28 +374,17 @@ class Accountant:
                 self._refresh_overlaps(where)
 
     # --- internals ------------------------------------------------------------------------------------
-    def _is_synced(self, namespace: str) -> bool:
-        return None in self.synced or namespace in self.synced
-
-    def _watching(self, namespace: str) -> list[Watched]:
-        return [w for w in self._watched_in.get(namespace, {}).values() if w.spec is not None]
-
-    def _add(self, watched: Watched) -> None:
-        self.watched[(watched.namespace, watched.name)] = watched
-        self._watched_in.setdefault(watched.namespace, {})[watched.name] = watched
-
     def _drop(self, key: Key) -> None:
-        self.watched.pop(key, None)
-        self._watched_in.get(key[0], {}).pop(key[1], None)
+        self.store.drop(key)
         self._queue.discard(key)
         self._oom_events.forget(key)
 
     def _prune(self, watched: Watched) -> bool:
         """Pods deleted while nobody watched: fold them into their version's pod-hours."""
-        alive = self._pods_in.get(watched.namespace, {})
+        alive = self.store.pods(watched.namespace)
         gone = [uid for uid in watched.ledger.pods if uid not in alive]
         for uid in gone:
-            watched.ledger.forget(uid, self.clock())
+            watched.ledger.forget(uid, self.clock(), watched.retention_seconds)
             watched.version_notes.pop(uid, None)
         return bool(gone)
 
@@ -446,7 +392,7 @@ class Accountant:
         assert watched.spec is not None
         if pod.deleted or not watched.selects(pod):
             # Gone, or relabelled out of the selector: its lifetime so far still counts.
-            watched.ledger.forget(pod.uid, self.clock())
+            watched.ledger.forget(pod.uid, self.clock(), watched.retention_seconds)
             watched.version_notes.pop(pod.uid, None)
             return []
         reading = read_version(pod, watched.spec.version, watched.spec.containers)
@@ -463,13 +409,13 @@ class Accountant:
             oom_window_seconds=watched.oom_window_seconds,
             watching_since=watched.created_at,
             exports=exports_kills_of(
-                watched.name, ((w.created_at, w.name) for w in self._watching(pod.namespace) if w.selects(pod))
+                watched.name, ((w.created_at, w.name) for w in self.store.watching(pod.namespace) if w.selects(pod))
             ),
         )
 
     def _refresh_overlaps(self, namespace: str) -> None:
         """Recompute which LeakWatches of `namespace` share pods; republish those whose overlap changed."""
-        watching = self._watching(namespace)
+        watching = self.store.watching(namespace)
         found = overlaps(w.claim() for w in watching)
         for watched in watching:
             if found[watched.name] != watched.overlap:
@@ -509,30 +455,18 @@ class Accountant:
         announcements = [functools.partial(self._announce, watched, kill) for kill in kills]
         self._queue.put((watched.namespace, watched.name), [*announcements, *later], urgent=bool(kills))
 
-    def _status(self, watched: Watched) -> dict[str, Any]:
+    def _refresh_conditions(self, watched: Watched) -> None:
+        """The conditions that follow from the pods as they are: versions read, selectors shared."""
         if watched.spec is not None:
             self._set_conditions(
                 watched, [self._version_condition(watched), overlap_condition(watched.name, watched.overlap)]
             )
-        status = {
-            "observedGeneration": watched.generation,
-            "conditions": watched.conditions,
-            **ledger_status(watched.ledger, self.clock(), watched.analysis, watched.oom_window_seconds),
-            **watched.summary,
-        }
-        if watched.last_analysis is not None:
-            status["lastAnalysisTime"] = rfc3339(watched.last_analysis)
-        if watched.recommendation is not None:
-            status["recommendation"] = watched.recommendation
-        if watched.last_action is not None:
-            status["lastAction"] = watched.last_action
-        return status
 
     def _announce(self, watched: Watched, kill: OOMKill) -> None:
-        with self.lock:
+        with self._lock:
             if not self._oom_events.take((watched.namespace, watched.name), self.clock().timestamp(), kill.count):
                 return  # counted in status; told in the next summary Event
-        pod = self._pods_in.get(watched.namespace, {}).get(kill.pod_uid)
+        pod = self.store.pods(watched.namespace).get(kill.pod_uid)
         if kill.inferred:
             times = "once" if kill.count == 1 else f"{kill.count} times"
             when = f"{times} while LeakWatch was not watching (inferred from its restartCount)"
@@ -556,9 +490,9 @@ class Accountant:
 
     def _announce_held_back(self) -> None:
         """One Event per LeakWatch for the OOMKills its Event budget held back."""
-        with self.lock:
+        with self._lock:
             now = self.clock()
-            due = [(self.watched.get(key), n) for key, n in self._oom_events.due(now.timestamp()).items()]
+            due = [(self.store.get(key), n) for key, n in self._oom_events.due(now.timestamp()).items()]
         for watched, held in due:
             if watched is None or not watched.active:
                 continue
@@ -577,10 +511,13 @@ class Accountant:
                 )
             )
 
-    def snapshot(self) -> list[Watched]:
-        """The LeakWatches this replica writes for, for readers in other threads (metrics, the analyser)."""
-        with self.lock:
-            return [w for w in self.watched.values() if w.active]
+    def states(self) -> list[LeakWatchState]:
+        """Snapshots of the LeakWatches this replica writes for, for readers in other threads (the
+        analyser, the metrics collector): they work on them without holding the lock."""
+        return self.store.snapshots()
+
+    def advisories(self) -> list[tuple[str, LeakAdvisorySpec]]:
+        return self.store.advisories()
 
 
 def _logged(announce: Announcement) -> None:
@@ -588,6 +525,17 @@ def _logged(announce: Announcement) -> None:
         announce()
     except Exception:  # the status holds what the Event would say; losing an Event loses no count
         log.exception("an Event was not posted")
+
+
+def _read(model: type[M], stored: object) -> M | None:
+    """A status field as an earlier operator wrote it; one it cannot read is left to be rewritten."""
+    if stored is None:
+        return None
+    try:
+        return model.model_validate(stored, extra="ignore")
+    except ValidationError as err:
+        log.warning("status field of type %s not readable, replaced on the next write: %s", model.__name__, err)
+        return None
 
 
 def _parse_time(ts: str | None) -> datetime | None:

@@ -13,10 +13,11 @@ from leakwatch.core.assess import LabelledSeries, assess, summarise
 from leakwatch.core.decide import DecisionInput, decide, gather_facts
 from leakwatch.core.promql import Scope, memory_query
 from leakwatch.core.query_guard import QueryRefused
+from leakwatch.core.state import LeakWatchState
 from leakwatch.publish import metrics
 from leakwatch.publish.rollback import Rollbacks
 from leakwatch.sample.prometheus import MetricsSource, PrometheusError
-from leakwatch.watch.accountant import Accountant, AnalysisOutcome, Watched
+from leakwatch.watch.accountant import Accountant, AnalysisOutcome
 
 log = logging.getLogger(__name__)
 
@@ -51,31 +52,32 @@ class Analyser:
                 self._cycle()
 
     def _cycle(self) -> None:
-        for watched in self.accountant.snapshot():
+        for state in self.accountant.states():
             if self._stop.is_set():
                 return
-            if watched.spec is None:
+            if state.spec is None:
                 continue
             try:
-                self.analyse(watched)
+                self.analyse(state)
             except Exception:  # one LeakWatch's bad day must not stop the others' analysis
                 metrics.ANALYSIS_ERRORS.labels(reason="InternalError").inc()
-                log.exception("analysis of %s/%s failed", watched.namespace, watched.name)
+                log.exception("analysis of %s/%s failed", state.namespace, state.name)
 
-    def analyse(self, watched: Watched) -> None:
-        assert watched.spec is not None
-        spec, now = watched.spec, datetime.now(UTC)
+    def analyse(self, state: LeakWatchState) -> None:
+        """Analyse one snapshot, holding no lock: the accountant goes on counting meanwhile, and
+        takes the outcome only if the LeakWatch is still the one that was analysed."""
+        assert state.spec is not None
+        spec, now = state.spec, datetime.now(UTC)
         window = parse_duration(spec.memory.window)
-        with self.accountant.lock:
-            pods = sorted(watched.ledger.pod_versions(since=now - window))
+        pods = sorted(state.ledger.pod_versions(since=now - window))
         if not pods:
             return
         started = time.perf_counter()
         try:
-            query = memory_query(spec.memory, Scope(watched.namespace, pods))
+            query = memory_query(spec.memory, Scope(state.namespace, pods))
         except QueryRefused as refused:
             metrics.ANALYSIS_ERRORS.labels(reason="QueryRefused").inc()
-            self.accountant.record_analysis(watched.namespace, watched.name, watched.uid, str(refused), "QueryRefused")
+            self.accountant.record_analysis(state.namespace, state.name, state.uid, str(refused), "QueryRefused")
             return
         try:
             found = self.source.range_query(
@@ -86,42 +88,34 @@ class Analyser:
             )
         except PrometheusError as err:
             metrics.ANALYSIS_ERRORS.labels(reason=err.reason).inc()
-            log.warning("analysis of %s/%s: %s", watched.namespace, watched.name, err)
-            self.accountant.record_analysis(watched.namespace, watched.name, watched.uid, str(err), err.reason)
+            log.warning("analysis of %s/%s: %s", state.namespace, state.name, err)
+            self.accountant.record_analysis(state.namespace, state.name, state.uid, str(err), err.reason)
             return
         series = [LabelledSeries(s.labels, s.samples) for s in found]
-        with self.accountant.lock:
-            assessment = assess(
-                series,
-                namespace=watched.namespace,
-                spec=spec,
-                ledger=watched.ledger,
-                now=now,
-                time_scale=self.time_scale,
-            )
-            running = {p.version for p in watched.ledger.pods.values()}
-            workload, facts = gather_facts(watched.ledger, assessment.verdicts, now, self.time_scale)
-            advisories = sorted(self.accountant.advisories.items())
-        fields, leak = summarise(assessment, running)
-        workload = workload or watched.name
-        decision = decide(DecisionInput(workload, facts, spec.version.framework, advisories))
+        assessment = assess(
+            series, namespace=state.namespace, spec=spec, ledger=state.ledger, now=now, time_scale=self.time_scale
+        )
+        workload, facts = gather_facts(state.ledger, assessment.verdicts, now, self.time_scale)
+        summary, leak = summarise(assessment, state.running_versions())
+        workload = workload or state.name
+        decision = decide(DecisionInput(workload, facts, spec.version.framework, self.accountant.advisories()))
         metrics.ANALYSIS_DURATION.observe(time.perf_counter() - started)
         self.accountant.record_analysis(
-            watched.namespace,
-            watched.name,
-            watched.uid,
-            AnalysisOutcome(assessment.status_rows(), fields, leak, decision, workload),
+            state.namespace,
+            state.name,
+            state.uid,
+            AnalysisOutcome(assessment.verdicts, summary, leak, decision, workload),
         )
         # Ownership can move while Prometheus answers: act only if this replica still owns it.
-        if self.rollbacks is not None and self.accountant.is_active(watched.namespace, watched.name, watched.uid):
-            actor = self.accountant.auto_actor(watched.namespace, workload)
+        if self.rollbacks is not None and self.accountant.is_active(state.namespace, state.name, state.uid):
+            actor = self.accountant.auto_actor(state.namespace, workload)
             entry = self.rollbacks.attempt(
-                namespace=watched.namespace,
+                namespace=state.namespace,
                 workload=workload,
                 decision=decision,
                 spec=spec,
-                previous=watched.last_action,
-                acts_instead=actor if actor != watched.name else None,
+                previous=state.last_action,
+                acts_instead=actor if actor != state.name else None,
             )
             if entry is not None:
-                self.accountant.record_action(watched.namespace, watched.name, watched.uid, entry)
+                self.accountant.record_action(state.namespace, state.name, state.uid, entry)

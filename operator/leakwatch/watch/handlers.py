@@ -53,7 +53,7 @@ def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         active_by_default=config.peering_name is None,  # with peering: only while owning (own_while_active)
     )
     accountant.start()
-    metrics.REGISTRY.register(LeakWatchCollector(accountant))
+    metrics.REGISTRY.register(LeakWatchCollector(accountant.states, accountant.clock))
     namespaces: list[str | None] = list(config.namespaces) or [None]
     watches = [PodWatch(core, namespace, accountant.on_pod, accountant.on_synced) for namespace in namespaces]
     for watch in watches:
@@ -183,8 +183,6 @@ def forget_deleted(type: str | None, meta: kopf.Meta, uid: str, memo: kopf.Memo,
 
 
 def _publish_ready_gauge(accountant: Accountant) -> None:
-    with accountant.lock:
-        ready = sum(w.spec is not None for w in accountant.watched.values())
-        total = len(accountant.watched)
+    ready, total = accountant.store.counts()
     metrics.LEAKWATCHES.labels(ready="true").set(ready)
     metrics.LEAKWATCHES.labels(ready="false").set(total - ready)
