@@ -3,7 +3,7 @@ status really changed (API conventions), and never lose the others."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,7 +31,7 @@ def rfc3339(moment: datetime) -> str:
 
 
 def merge_conditions(
-    existing: Iterable[dict[str, Any]],
+    existing: Iterable[Mapping[str, Any]],
     updates: Iterable[ConditionUpdate],
     *,
     generation: int,

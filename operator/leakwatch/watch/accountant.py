@@ -18,7 +18,6 @@ import functools
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -27,15 +26,13 @@ from pydantic import BaseModel, ValidationError
 from leakwatch.api import API_VERSION
 from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.api.leakwatch import AutoAction, LeakWatchStatus, Recommendation
-from leakwatch.core.analysis import VersionVerdict
-from leakwatch.core.assess import LeakSummary
 from leakwatch.core.attribution import MAX_VERSION_LENGTH, UNKNOWN, read_version
-from leakwatch.core.conditions import DEGRADED, ROLLBACK_RECOMMENDED, ConditionUpdate, merge_conditions, rfc3339
-from leakwatch.core.decide import Decision, recommendation_status
+from leakwatch.core.conditions import DEGRADED, ConditionUpdate, merge_conditions
 from leakwatch.core.oom import Ledger, OOMKill
 from leakwatch.core.overlap import auto_actor, exports_kills_of, overlap_condition, overlaps
 from leakwatch.core.pods import PodInfo
 from leakwatch.core.state import LeakWatchState
+from leakwatch.core.transitions import AnalysisOutcome, Notice, after_action, after_analysis, after_failed_analysis
 from leakwatch.core.validation import parse_spec
 from leakwatch.publish.events import EventBudget, ObjectRef
 from leakwatch.publish.status import render_status
@@ -45,18 +42,8 @@ from leakwatch.watch.store import Key, Store, Watched
 log = logging.getLogger(__name__)
 VERSIONS_RESOLVED = "VersionsResolved"
 Clock = Callable[[], datetime]
-ACTION_FIELDS = ("reason", "from_version", "to_version", "revision", "acted_at")  # what makes an Auto action new
 OOM_EVENTS_PER_MINUTE = 10  # per LeakWatch; the rest are told in one summary Event a minute
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class AnalysisOutcome:
-    verdicts: dict[str, VersionVerdict]
-    summary: LeakSummary
-    leak: ConditionUpdate  # LeakSuspected
-    decision: Decision
-    workload: str
 
 
 class WorkloadLookup(Protocol):
@@ -234,57 +221,15 @@ class Accountant:
             watched = self.store.get((namespace, name), uid)
             if watched is None:
                 return  # deleted (or replaced) while it was being analysed: keep nothing
+            now = self.clock()
             if isinstance(outcome, str):
-                self._set_conditions(watched, [ConditionUpdate(DEGRADED, "True", failure_reason, outcome)])
+                watched.conditions = after_failed_analysis(watched.view(), failure_reason, outcome, now)
                 self._publish(watched)
                 return
-            watched.verdicts, watched.summary = outcome.verdicts, outcome.summary
-            watched.last_analysis = self.clock()
-            changed = self._recommend(watched, outcome)
-            self._set_conditions(
-                watched,
-                [outcome.leak, ConditionUpdate(DEGRADED, "False", "AsExpected", "memory analysis succeeded")],
-            )
-            later = [lambda: self._announce_recommendation(watched, outcome.workload)] if changed else []
-            self._publish(watched, later=later)
-
-    def _recommend(self, watched: Watched, outcome: AnalysisOutcome) -> bool:
-        """Keep the recommendation (and its `since`) unless what it says changed; True if it did."""
-        decision, previous = outcome.decision, watched.recommendation
-        same = previous is not None and (previous.action, previous.from_version, previous.to_version) == (
-            decision.action,
-            decision.from_version,
-            decision.to_version,
-        )
-        since = previous.since if same and previous is not None and previous.since else rfc3339(self.clock())
-        watched.recommendation = recommendation_status(decision, outcome.workload, since)
-        recommended = decision.to_version is not None  # it names a version to deploy, whatever the action
-        condition = ConditionUpdate(
-            ROLLBACK_RECOMMENDED, "True" if recommended else "False", decision.reason, decision.summary
-        )
-        self._set_conditions(watched, [condition])
-        return not same and decision.action != "None"
-
-    def _announce_recommendation(self, watched: Watched, workload: str) -> None:
-        rec = watched.recommendation
-        if rec is None:
-            return
-        key = f"recommendation/{rec.action}/{rec.from_version}/{rec.to_version}"
-        reason = f"{rec.action}Recommended"
-        self.events.post(
-            ObjectRef(API_VERSION, "LeakWatch", watched.namespace, watched.name, watched.uid),
-            key=key,
-            reason=reason,
-            message=rec.summary,
-        )
-        deployment = self.workloads.deployment_uid(watched.namespace, workload) if self.workloads else None
-        if deployment is not None:
-            self.events.post(
-                ObjectRef("apps/v1", "Deployment", watched.namespace, workload, deployment),
-                key=key,
-                reason=reason,
-                message=rec.summary,
-            )
+            after = after_analysis(watched.view(), outcome, now)
+            watched.verdicts, watched.summary, watched.last_analysis = dict(after.verdicts), after.summary, now
+            watched.recommendation, watched.conditions = after.recommendation, after.conditions
+            self._publish(watched, later=[functools.partial(self._post, watched, n) for n in after.notices])
 
     def record_action(self, namespace: str, name: str, uid: str, entry: AutoAction) -> None:
         """Store what Auto mode did or why it did not; announce it once per distinct outcome."""
@@ -292,25 +237,19 @@ class Accountant:
             watched = self.store.get((namespace, name), uid)
             if watched is None:
                 return
-            previous = watched.last_action
-            news = previous is None or any(getattr(previous, f) != getattr(entry, f) for f in ACTION_FIELDS)
+            notices = after_action(watched.last_action, entry)
             watched.last_action = entry
-            self._publish(watched, later=[lambda: self._announce_action(namespace, name, uid, entry)] if news else [])
+            self._publish(watched, later=[functools.partial(self._post, watched, n) for n in notices])
 
-    def _announce_action(self, namespace: str, name: str, uid: str, entry: AutoAction) -> None:
-        key = "action/" + "/".join(str(getattr(entry, f)) for f in ACTION_FIELDS)
-        reason = "AutoRollback" if entry.reason == "AutoRollback" else f"AutoRollback{entry.reason}"
-        subjects = [ObjectRef(API_VERSION, "LeakWatch", namespace, name, uid)]
-        deployment = self.workloads.deployment_uid(namespace, entry.workload) if self.workloads else None
+    def _post(self, watched: Watched, notice: Notice) -> None:
+        """A Notice as Events: on the LeakWatch, and on its workload's Deployment when there is one."""
+        subjects = [ObjectRef(API_VERSION, "LeakWatch", watched.namespace, watched.name, watched.uid)]
+        deployment = self.workloads.deployment_uid(watched.namespace, notice.workload) if self.workloads else None
         if deployment is not None:
-            subjects.append(ObjectRef("apps/v1", "Deployment", namespace, entry.workload, deployment))
+            subjects.append(ObjectRef("apps/v1", "Deployment", watched.namespace, notice.workload, deployment))
         for subject in subjects:
             self.events.post(
-                subject,
-                key=key,
-                reason=reason,
-                message=entry.message,
-                warning=entry.reason not in ("AutoRollback", "DryRun"),
+                subject, key=notice.key, reason=notice.reason, message=notice.message, warning=notice.warning
             )
 
     def set_advisory(self, name: str, spec: LeakAdvisorySpec | None) -> None:

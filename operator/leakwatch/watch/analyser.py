@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from leakwatch.api.common import parse_duration
@@ -14,10 +15,11 @@ from leakwatch.core.decide import DecisionInput, decide, gather_facts
 from leakwatch.core.promql import Scope, memory_query
 from leakwatch.core.query_guard import QueryRefused
 from leakwatch.core.state import LeakWatchState
+from leakwatch.core.transitions import AnalysisOutcome
 from leakwatch.publish import metrics
-from leakwatch.publish.rollback import Rollbacks
+from leakwatch.publish.actions import Executor
 from leakwatch.sample.prometheus import MetricsSource, PrometheusError
-from leakwatch.watch.accountant import Accountant, AnalysisOutcome
+from leakwatch.watch.accountant import Accountant
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +31,11 @@ class Analyser:
         source: MetricsSource,
         interval_seconds: float,
         time_scale: float = 1.0,
-        rollbacks: Rollbacks | None = None,
+        executors: Sequence[Executor] = (),
     ) -> None:
+        """`executors`: what Auto mode may carry out (publish/actions.py); none, and it acts on nothing."""
         self.accountant = accountant
-        self.rollbacks = rollbacks
+        self.executors = tuple(executors)
         self.time_scale = time_scale
         self.source = source
         self.interval = interval_seconds
@@ -107,9 +110,11 @@ class Analyser:
             AnalysisOutcome(assessment.verdicts, summary, leak, decision, workload),
         )
         # Ownership can move while Prometheus answers: act only if this replica still owns it.
-        if self.rollbacks is not None and self.accountant.is_active(state.namespace, state.name, state.uid):
-            actor = self.accountant.auto_actor(state.namespace, workload)
-            entry = self.rollbacks.attempt(
+        if spec.action.mode != "Auto" or not self.accountant.is_active(state.namespace, state.name, state.uid):
+            return
+        actor = self.accountant.auto_actor(state.namespace, workload)
+        for executor in self.executors:
+            entry = executor.attempt(
                 namespace=state.namespace,
                 workload=workload,
                 decision=decision,
@@ -117,5 +122,6 @@ class Analyser:
                 previous=state.last_action,
                 acts_instead=actor if actor != state.name else None,
             )
-            if entry is not None:
+            if entry is not None:  # it was this executor's decision: acted on, or refused and why
                 self.accountant.record_action(state.namespace, state.name, state.uid, entry)
+                return

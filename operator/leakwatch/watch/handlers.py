@@ -17,9 +17,9 @@ from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.config import Settings
 from leakwatch.core.validation import describe_validation_error
 from leakwatch.publish import metrics
+from leakwatch.publish.actions import executors
 from leakwatch.publish.collector import LeakWatchCollector
 from leakwatch.publish.events import EventPoster
-from leakwatch.publish.rollback import Rollbacks
 from leakwatch.publish.status import StatusWriter
 from leakwatch.sample.kube import api_client
 from leakwatch.sample.pods import PodWatch
@@ -63,7 +63,7 @@ def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         PrometheusClient(config.prometheus_url, stats=metrics.PrometheusQueryStats()),
         config.analysis_interval_seconds,
         config.time_scale,
-        Rollbacks(client.AppsV1Api(api)),
+        executors(api),
     )
     analyser.start()
     memo.accountant = accountant

@@ -78,13 +78,19 @@ class Watched:
         return Claim(self.name, self.created_at, frozenset(pods), frozenset(p.workload for p in pods.values()), auto)
 
     def snapshot(self) -> LeakWatchState:
+        """A copy that stays as it is while this record changes, for readers in other threads."""
+        return self.view(copy_ledger=True)
+
+    def view(self, copy_ledger: bool = False) -> LeakWatchState:
+        """The state as it is, for a pure function called under the store's lock: the ledger is
+        shared, not copied (those functions do not read it)."""
         return LeakWatchState(
             namespace=self.namespace,
             name=self.name,
             uid=self.uid,
             generation=self.generation,
             spec=self.spec,  # pydantic models are never changed in place: a new spec is a new object
-            ledger=self.ledger.copy(),
+            ledger=self.ledger.copy() if copy_ledger else self.ledger,
             conditions=tuple(dict(c) for c in self.conditions),
             verdicts=dict(self.verdicts),
             summary=self.summary,
