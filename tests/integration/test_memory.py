@@ -130,7 +130,7 @@ def test_leaking_version_is_found_with_its_rate_and_time_to_oom(world: World) ->
         what="3.1.2 to be judged Leaking",
     )
     leaky, flat = versions["3.1.2"], versions["3.0.10"]
-    assert leaky["growthBytesPerHour"] == pytest.approx(LEAK_PER_HOUR, rel=0.10)
+    assert leaky["growthBytesPerSecond"] * 3600 == pytest.approx(LEAK_PER_HOUR, rel=0.10)
     floor_at_end = 300 * MiB + LEAK_PER_HOUR * HOURS
     true_time_to_oom = (LIMIT - floor_at_end) / LEAK_PER_HOUR * 3600
     assert leaky["timeToOOMSeconds"] == pytest.approx(true_time_to_oom, rel=0.20)
@@ -283,7 +283,7 @@ def test_hostile_custom_queries_are_refused_and_leave_no_foreign_data(
     time.sleep(3)  # more analysis cycles: none may publish a verdict from the query
     final = status()
     assert final.get("verdict") in (None, "InsufficientData"), final
-    assert not any("growthBytesPerHour" in v or v.get("verdict") == "Leaking" for v in final.get("versions", []))
+    assert not any("growthBytesPerSecond" in v or v.get("verdict") == "Leaking" for v in final.get("versions", []))
     message = degraded()["message"]
     assert "elsewhere" not in str(final.get("conditions"))
     if reason == "QueryRejected":  # Prometheus's words would list the matched series, labels and all

@@ -180,7 +180,7 @@ def test_a_pod_deleted_after_an_oomkill_keeps_its_count(scenario: Scenario) -> N
     scenario.delete("a")
     wait_for(lambda: not scenario.status()["ledger"]["pods"], what="the pod to leave the ledger")
     assert scenario.kills() == {"3.1.2": (1, 0)}
-    assert scenario.status()["versions"][0]["podHours"] > 0  # its lifetime stays counted
+    assert scenario.status()["versions"][0]["podSeconds"] > 0  # its lifetime stays counted
     assert scenario.metric() == {("3.1.2", scenario.app): 1.0}
 
 

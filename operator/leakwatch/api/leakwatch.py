@@ -318,7 +318,9 @@ class LeakWatchSpec(ApiModel):
 class VersionStats(ApiModel):
     version: str = Field(max_length=256)
     pods: int = Field(default=0, ge=0, description="Pods seen running this version.")
-    pod_hours: float = Field(default=0.0, ge=0, description="Observed pod-hours.")
+    pod_seconds: float = Field(
+        default=0.0, ge=0, description="Observed pod-seconds: the lifetimes of its pods, summed."
+    )
     oom_kills: int = Field(default=0, ge=0, description="OOMKills counted for this version.")
     oom_kills_inferred: int = Field(
         default=0, ge=0, description="Of those, OOMKills inferred from restartCount while unobserved."
@@ -326,7 +328,9 @@ class VersionStats(ApiModel):
     oom_kills_in_window: int = Field(
         default=0, ge=0, description="OOMKills within oom.window: what oom.threshold is compared with."
     )
-    growth_bytes_per_hour: float | None = Field(default=None, description="Robust memory growth rate.")
+    growth_bytes_per_second: float | None = Field(
+        default=None, description="Robust growth rate of the memory lower envelope, bytes per second."
+    )
     evidence: list[str] = Field(default_factory=list, description="The verdict's reasons, in words.")
     time_to_oom_seconds: float | None = Field(
         default=None, alias="timeToOOMSeconds", description="Projected time to the memory limit."

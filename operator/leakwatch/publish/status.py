@@ -93,7 +93,7 @@ def version_rows(state: LeakWatchState, now: datetime) -> list[VersionStats]:
             VersionStats(
                 version=record.version,
                 pods=record.pods,
-                pod_hours=round(ledger.pod_seconds(record.version, now) / 3600, 3),
+                pod_seconds=round(ledger.pod_seconds(record.version, now), 1),
                 oom_kills=kills,
                 oom_kills_inferred=inferred,
                 oom_kills_in_window=ledger.oom_kills_in_window(record.version, now, state.oom_window_seconds),
@@ -101,7 +101,7 @@ def version_rows(state: LeakWatchState, now: datetime) -> list[VersionStats]:
                 last_seen=ledger.last_seen(record.version, now),
                 verdict=verdict.verdict if verdict else "InsufficientData",
                 confidence=round(verdict.confidence, 3) if verdict else 0.0,
-                growth_bytes_per_hour=None if growth is None else round(growth * 3600, 1),
+                growth_bytes_per_second=None if growth is None else round(growth, 3),
                 time_to_oom_seconds=None if time_to_oom is None else round(time_to_oom, 1),
                 evidence=list(verdict.evidence) if verdict else [],
             )
