@@ -12,13 +12,9 @@ chart's own LeakWatch CRDs are the same files (tests/unit/test_crds.py checks th
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -29,9 +25,9 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from helpers import CHART, Helm, Release, allowed, as_account, leakwatch_manifest, wait_for
+from helpers import CHART, Helm, OperatorProcess, Release, allowed, as_account, leakwatch_manifest, wait_for
 from leakwatch.api import GROUP, VERSION
-from leakwatch_dev.cluster import ControlPlane, binary_dirs, free_port
+from leakwatch_dev.cluster import ControlPlane, binary_dirs
 from leakwatch_dev.prometheus import tool
 
 pytestmark = pytest.mark.cluster
@@ -492,65 +488,10 @@ def event_for(namespace: str, name: str) -> client.CoreV1Event:
     )
 
 
-class OperatorAs:
-    """The real operator (`python -m leakwatch run`) authenticated as a ServiceAccount: it works
-    with exactly the permissions the chart granted, or its log says what was refused."""
-
-    def __init__(self, kubeconfig: Path, log: Path, **settings: str) -> None:
-        self.health_port = free_port()
-        self.log = log
-        env = {
-            **os.environ,
-            "KUBECONFIG": str(kubeconfig),
-            "LEAKWATCH_METRICS_PORT": str(free_port()),
-            "LEAKWATCH_HEALTH_PORT": str(self.health_port),
-            "LEAKWATCH_BIND_ADDRESS": "127.0.0.1",
-            "LEAKWATCH_PROMETHEUS_URL": "http://127.0.0.1:1",
-            "LEAKWATCH_LOG_FORMAT": "json",  # each line names its object
-            **{f"LEAKWATCH_{key.upper()}": value for key, value in settings.items()},
-        }
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "leakwatch", "run"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
-        )
-
-    def wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                pytest.fail(f"the operator exited {self.popen.returncode}:\n{self.text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        pytest.fail(f"the operator never became healthy:\n{self.text()[-3000:]}")
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def handled(self, namespace: str, name: str) -> bool:
-        """Whether this operator's own log shows its handler succeeding on that LeakWatch."""
-        for line in self.text().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            ref = entry.get("object") or {}
-            message = str(entry.get("message", ""))
-            succeeded = message.startswith("Handler '") and message.endswith("' succeeded.")
-            if succeeded and (ref.get("namespace"), ref.get("name")) == (namespace, name):
-                return True
-        return False
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(20)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-
+# The real operator (OperatorProcess) runs as the chart's ServiceAccount: it works with exactly the
+# permissions the chart granted, or its log says what was refused. In JSON each log line names its
+# object, which OperatorProcess.handled() reads.
+JSON_LOG = {"LEAKWATCH_LOG_FORMAT": "json"}
 
 # How a refusal shows in the log: kopf's APIForbiddenError, the Kubernetes client's ApiException
 # ("(403) Reason: Forbidden"), or kopf falling back when it may not list/watch something.
@@ -626,11 +567,15 @@ def test_cluster_wide_install_grants_the_operator_what_it_needs_and_no_more(
         assert not allowed(sa, "create", "deployments", app_ns, group="apps")
 
         # The real operator runs on exactly these permissions and reconciles a LeakWatch.
-        operator = OperatorAs(
-            control_plane.service_account_kubeconfig(release_ns, release.service_account), tmp_path / "operator.log"
+        operator = OperatorProcess(
+            control_plane,
+            tmp_path,
+            [],  # cluster-wide
+            kubeconfig=control_plane.service_account_kubeconfig(release_ns, release.service_account),
+            env=JSON_LOG,
         )
         try:
-            operator.wait_healthy()
+            operator.start()
             admin_custom.create_namespaced_custom_object(
                 GROUP, VERSION, app_ns, "leakwatches", leakwatch_manifest("cart")
             )
@@ -720,14 +665,15 @@ def test_namespaced_install_confines_the_operator_to_its_namespaces(
 
         # The real operator, restricted to the two namespaces and peering through their
         # KopfPeerings, runs on these permissions alone.
-        operator = OperatorAs(
-            control_plane.service_account_kubeconfig(release_ns, release.service_account),
-            tmp_path / "operator.log",
-            namespaces=f"{team_a},{team_b}",
-            peering_name=release.service_account,
+        operator = OperatorProcess(
+            control_plane,
+            tmp_path,
+            [team_a, team_b],
+            kubeconfig=control_plane.service_account_kubeconfig(release_ns, release.service_account),
+            env={**JSON_LOG, "LEAKWATCH_PEERING_NAME": release.service_account},
         )
         try:
-            operator.wait_healthy()
+            operator.start()
             admin_custom.create_namespaced_custom_object(
                 GROUP, VERSION, team_b, "leakwatches", leakwatch_manifest("cart")
             )

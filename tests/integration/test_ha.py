@@ -102,15 +102,13 @@ def replica(audited: Audited, name: str, priority: int, log_dir: Path) -> Operat
         }
     )
     log_dir.mkdir()
-    process = OperatorProcess(
-        audited.cp, log_dir, [NS], kubeconfig=audited.cp.service_account_kubeconfig(OPERATORS, name)
+    return OperatorProcess(
+        audited.cp,
+        log_dir,
+        [NS],
+        kubeconfig=audited.cp.service_account_kubeconfig(OPERATORS, name),
+        env={"LEAKWATCH_PEERING_NAME": PEERING, "LEAKWATCH_PEERING_PRIORITY": str(priority), "POD_ID": name},
     )
-    process.extra_env = {
-        "LEAKWATCH_PEERING_NAME": PEERING,
-        "LEAKWATCH_PEERING_PRIORITY": str(priority),
-        "POD_ID": name,
-    }
-    return process
 
 
 def oom_counter(process: OperatorProcess) -> float | None:
@@ -124,7 +122,7 @@ def oom_counter(process: OperatorProcess) -> float | None:
 
 
 def owns(process: OperatorProcess) -> bool:
-    log = process.log.read_text(errors="replace")
+    log = process.text()
     return log.rfind("this replica owns LeakWatch") > log.rfind("this replica no longer owns LeakWatch")
 
 
@@ -161,7 +159,7 @@ def test_only_the_active_replica_writes_and_the_next_one_starts_from_the_current
 
         # A higher-priority replica joins: the first pauses and stops writing.
         high.start()
-        wait_for(lambda: "Pausing operations in favour of" in low.log.read_text(), timeout=60, what="kopf to pause it")
+        wait_for(lambda: "Pausing operations in favour of" in low.text(), timeout=60, what="kopf to pause it")
         wait_for(lambda: owns(high) and not owns(low), timeout=60, what="ownership to move to the new replica")
         handover = datetime.now(UTC)
         custom.patch_namespaced_custom_object(
