@@ -73,6 +73,10 @@ class StoryConfig:
     helm_chart: bool = False  # install the chart and run the operator with its ServiceAccount
     memory_limit: str = "512Mi"
     post_rate: float = 200.0  # real node: POSTs per second to checkout-api while it runs
+    # False: the story starts no operator of its own; the test runs its own, configured by
+    # operator_env() (e.g. two replicas with kopf peering, each as its own ServiceAccount).
+    operator: bool = True
+    apiserver_args: tuple[str, ...] = ()  # more kube-apiserver flags, e.g. an audit policy
 
     @classmethod
     def real_node(cls, **overrides: Any) -> StoryConfig:
@@ -178,6 +182,8 @@ def framework(cfg: StoryConfig) -> str:
 
 
 class LocalStory(contextlib.ExitStack):
+    operator: OperatorProcess  # the story's own operator: only with StoryConfig.operator
+
     def __init__(self, workdir: Path, cfg: StoryConfig | None = None) -> None:
         super().__init__()
         self.workdir = workdir
@@ -196,7 +202,9 @@ class LocalStory(contextlib.ExitStack):
     def _start(self) -> None:
         cfg = self.cfg
         components = ("controller-manager", "scheduler") + (("kwok",) if cfg.node == "stand-in" else ())
-        self.cp = self.enter_context(ControlPlane(components=components, controllers="*"))
+        self.cp = self.enter_context(
+            ControlPlane(components=components, controllers="*", apiserver_args=cfg.apiserver_args)
+        )
         api = config.new_client_from_config(str(self.cp.kubeconfig))
         self.core, self.apps = client.CoreV1Api(api), client.AppsV1Api(api)
         self.custom = client.CustomObjectsApi(api)
@@ -207,31 +215,38 @@ class LocalStory(contextlib.ExitStack):
         else:
             self.cp.install_crds()
         self.wait(lambda: self.core.list_namespaced_service_account(cfg.namespace).items, 60, "a ServiceAccount")
-        self.operator = OperatorProcess(self.cp, self.workdir, [cfg.namespace], kubeconfig=operator_kubeconfig)
-        node_scrapes = self._start_real_node() if cfg.node == "real" else self._start_stand_in()
-        self.prometheus = PrometheusServer(
-            self.workdir / "prometheus",
-            scrape_configs=[
-                *node_scrapes,
+        scrapes = self._start_real_node() if cfg.node == "real" else self._start_stand_in()
+        if cfg.operator:
+            self.operator = OperatorProcess(self.cp, self.workdir, [cfg.namespace], kubeconfig=operator_kubeconfig)
+            scrapes.append(
                 {
                     "job_name": "leakwatch",
                     "honor_labels": True,
                     "scrape_interval": "2s",
                     "static_configs": [{"targets": [f"127.0.0.1:{self.operator.metrics_port}"]}],
-                },
-            ],
+                }
+            )
+        self.prometheus = PrometheusServer(
+            self.workdir / "prometheus",
+            scrape_configs=scrapes,
             line="3" if cfg.node == "real" else None,  # pod discovery needs kubernetes_sd_configs
         )
         self.prometheus.start()
         self.callback(self.prometheus.stop)
-        self.operator.extra_env = {
-            "LEAKWATCH_PROMETHEUS_URL": self.prometheus.url,
-            "LEAKWATCH_ANALYSIS_INTERVAL_SECONDS": str(cfg.analysis_interval_seconds),
-            "LEAKWATCH_TIME_SCALE": str(cfg.time_scale),
-        }
-        self.operator.start()
-        self.callback(self.operator.stop)
+        if cfg.operator:
+            self.operator.extra_env = self.operator_env()
+            self.operator.start()
+            self.callback(self.operator.stop)
         self.custom.create_namespaced_custom_object(GROUP, VERSION, cfg.namespace, "leakwatches", leakwatch(cfg))
+
+    def operator_env(self) -> dict[str, str]:
+        """The settings the story's operator runs with (its Prometheus, interval and clock), for an
+        operator a test starts itself."""
+        return {
+            "LEAKWATCH_PROMETHEUS_URL": self.prometheus.url,
+            "LEAKWATCH_ANALYSIS_INTERVAL_SECONDS": str(self.cfg.analysis_interval_seconds),
+            "LEAKWATCH_TIME_SCALE": str(self.cfg.time_scale),
+        }
 
     def _start_stand_in(self) -> list[dict[str, Any]]:
         node: Any = fake_node()  # the client takes plain dicts as well as its models

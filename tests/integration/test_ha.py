@@ -5,6 +5,10 @@ kopf pauses the lower-priority replica: its own watch streams stop and its daemo
 LeakWatch's threads (pod watch, publishers, analyser) are not kopf's, so what keeps a paused
 replica silent is the ownership daemon: while it does not run, the replica writes no status,
 posts no Event, exports no OOM counter and takes no Auto action.
+
+The Auto rollback test runs the same two replicas on the leak story's cluster (test_recommend.py's:
+a real Deployment whose ReplicaSets kube-controller-manager makes, pods on a kwok node whose memory a
+stand-in kubelet serves to a real Prometheus), with the audit log added to its API server.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +29,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from helpers import OperatorProcess, deployment_pod, kubelet_status, wait_for
 from leakwatch.api import GROUP, VERSION
 from leakwatch_dev.cluster import REPO_ROOT, ControlPlane
+from leakwatch_dev.story import APP, LocalStory, StoryConfig
 
 pytestmark = pytest.mark.cluster
 NS, PEERING = "ha", "leakwatch"
 OPERATORS = "leakwatch-system"
 WRITES = {"create", "update", "patch", "delete"}
+KOPF_CRDS = REPO_ROOT / "helm" / "leakwatch" / "crds" / "kopf"
 
 
 class Audited:
@@ -38,8 +44,8 @@ class Audited:
         api = config.new_client_from_config(str(cp.kubeconfig))
         self.core, self.custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
 
-    def writes(self, account: str, since: datetime) -> Counter[str]:
-        """What ServiceAccount `account` wrote since `since`, by verb and resource."""
+    def writes(self, account: str, since: datetime, until: datetime | None = None) -> Counter[str]:
+        """What ServiceAccount `account` wrote since `since` (and before `until`), by verb and resource."""
         found: Counter[str] = Counter()
         user = f"system:serviceaccount:{OPERATORS}:{account}"
         for line in self.log.read_text().splitlines():
@@ -51,6 +57,8 @@ class Audited:
             when = datetime.fromisoformat(entry["requestReceivedTimestamp"].replace("Z", "+00:00"))
             ref = entry.get("objectRef", {})
             resource = ref.get("resource", "") + (f"/{ref['subresource']}" if ref.get("subresource") else "")
+            if until is not None and when >= until:
+                continue
             if when >= since and resource != "kopfpeerings":  # peering keep-alives are how they agree
                 found[f"{entry['verb']} {resource}"] += 1
         return found
@@ -66,9 +74,8 @@ class Audited:
         self.core.patch_namespaced_pod_status("checkout-api-0", NS, status)
 
 
-@pytest.fixture(scope="module")
-def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audited]:
-    workdir = tmp_path_factory.mktemp("ha")
+def audit_args(workdir: Path) -> tuple[tuple[str, ...], Path]:
+    """kube-apiserver flags that log who wrote what (the operators' ServiceAccounts only), and the log."""
     policy = workdir / "audit-policy.yaml"
     policy.write_text(
         yaml.safe_dump(
@@ -84,14 +91,33 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audited]:
         )
     )
     log = workdir / "audit.log"
-    audit = (f"--audit-policy-file={policy}", f"--audit-log-path={log}", "--audit-log-maxsize=0")
-    with ControlPlane(workdir=workdir / "cp", apiserver_args=audit) as cp:
+    return (f"--audit-policy-file={policy}", f"--audit-log-path={log}", "--audit-log-maxsize=0"), log
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audited]:
+    workdir = tmp_path_factory.mktemp("ha")
+    args, log = audit_args(workdir)
+    with ControlPlane(workdir=workdir / "cp", apiserver_args=args) as cp:
         cp.install_crds()
-        cp.install_crds(REPO_ROOT / "helm" / "leakwatch" / "crds" / "kopf")
+        cp.install_crds(KOPF_CRDS)
         yield Audited(cp, log)
 
 
-def replica(audited: Audited, name: str, priority: int, log_dir: Path) -> OperatorProcess:
+def peering(audited: Audited) -> None:
+    """The operators' namespace and the KopfPeering the replicas of NS agree through."""
+    audited.core.create_namespace({"metadata": {"name": OPERATORS}})
+    audited.custom.create_namespaced_custom_object(
+        "kopf.dev", "v1", NS, "kopfpeerings", {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering",
+                                               "metadata": {"name": PEERING}}
+    )  # fmt: skip
+
+
+def replica(
+    audited: Audited, name: str, priority: int, log_dir: Path, settings: dict[str, str] | None = None
+) -> OperatorProcess:
+    """A replica that runs as ServiceAccount `name` (cluster-admin: the audit log, not RBAC, is what
+    these tests look at) and peers through PEERING with `priority`."""
     api = config.new_client_from_config(str(audited.cp.kubeconfig))
     client.CoreV1Api(api).create_namespaced_service_account(OPERATORS, {"metadata": {"name": name}})
     client.RbacAuthorizationV1Api(api).create_cluster_role_binding(
@@ -107,7 +133,12 @@ def replica(audited: Audited, name: str, priority: int, log_dir: Path) -> Operat
         log_dir,
         [NS],
         kubeconfig=audited.cp.service_account_kubeconfig(OPERATORS, name),
-        env={"LEAKWATCH_PEERING_NAME": PEERING, "LEAKWATCH_PEERING_PRIORITY": str(priority), "POD_ID": name},
+        env={
+            **(settings or {}),
+            "LEAKWATCH_PEERING_NAME": PEERING,
+            "LEAKWATCH_PEERING_PRIORITY": str(priority),
+            "POD_ID": name,
+        },
     )
 
 
@@ -130,12 +161,8 @@ def test_only_the_active_replica_writes_and_the_next_one_starts_from_the_current
     audited: Audited, tmp_path: Path
 ) -> None:
     core, custom = audited.core, audited.custom
-    for namespace in (NS, OPERATORS):
-        core.create_namespace({"metadata": {"name": namespace}})
-    custom.create_namespaced_custom_object(
-        "kopf.dev", "v1", NS, "kopfpeerings", {"apiVersion": "kopf.dev/v1", "kind": "KopfPeering",
-                                               "metadata": {"name": PEERING}}
-    )  # fmt: skip
+    core.create_namespace({"metadata": {"name": NS}})
+    peering(audited)
     wait_for(
         lambda: core.list_namespaced_service_account(NS, field_selector="metadata.name=default").items,
         what="the default ServiceAccount",
@@ -202,3 +229,124 @@ def test_only_the_active_replica_writes_and_the_next_one_starts_from_the_current
     finally:
         high.stop()
         low.stop()
+
+
+# --- Auto mode: one rollback across two replicas -------------------------------------------------------
+@pytest.fixture
+def leak_story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStory, Audited]]:
+    """test_recommend.py's story (checkout-api as a real Deployment, a real Prometheus, Jooby 3.0.10
+    flat and 3.1.2 leaking) in NS, with the audit log on and no operator of its own: the test runs
+    the replicas."""
+    workdir = tmp_path_factory.mktemp("ha-story")
+    args, log = audit_args(workdir)
+    with LocalStory(workdir, StoryConfig(namespace=NS, operator=False, apiserver_args=args)) as story:
+        story.cp.install_crds(KOPF_CRDS)
+        yield story, Audited(story.cp, log)
+
+
+def last_action(audited: Audited) -> dict[str, Any]:
+    return dict(audited.status().get("lastAction") or {})
+
+
+def verdicts(audited: Audited) -> dict[str, str]:
+    return {v["version"]: v.get("verdict", "") for v in audited.status().get("versions", [])}
+
+
+def image(story: LocalStory) -> str:
+    deployment = story.apps.read_namespaced_deployment(APP, NS)
+    return str(deployment.spec.template.spec.containers[0].image).rsplit(":", 1)[1]
+
+
+def only_version_running(story: LocalStory, version: str) -> bool:
+    pods = list(story.kubelet.pods.values())
+    return len(pods) == story.cfg.replicas and all(p.version == version for p in pods)
+
+
+def cooldown_events(story: LocalStory) -> dict[str, str]:
+    """The Events that say Auto mode held back for the cooldown: message by the kind they are about."""
+    return {
+        e.involved_object.kind: e.message
+        for e in story.core.list_namespaced_event(NS).items
+        if e.reason == "AutoRollbackCooldownActive"
+    }
+
+
+def moment(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def test_an_auto_rollback_happens_once_across_two_replicas_within_a_cooldown(
+    leak_story: tuple[LocalStory, Audited], tmp_path: Path
+) -> None:
+    story, audited = leak_story
+    begun = datetime.now(UTC)
+    peering(audited)
+    audited.custom.patch_namespaced_custom_object(
+        GROUP, VERSION, NS, "leakwatches", APP, {"spec": {"action": {"mode": "Auto", "cooldown": "1h"}}}
+    )
+    story.deploy("3.0.10")
+    a = replica(audited, "leakwatch-a", 200, tmp_path / "a", story.operator_env())
+    b = replica(audited, "leakwatch-b", 100, tmp_path / "b", story.operator_env())
+    try:
+        # B owns the LeakWatch first, then pauses for A: it keeps what it saw of it (Auto mode, no
+        # action of its own, the pods its pod watch goes on reporting) in memory while A acts.
+        b.start()
+        wait_for(lambda: owns(b), timeout=60, what="B to own the LeakWatch")
+        a.start()
+        wait_for(lambda: "Pausing operations in favour of" in b.text(), timeout=60, what="kopf to pause B")
+        wait_for(lambda: owns(a) and not owns(b), timeout=60, what="ownership to move to A")
+        paused = datetime.now(UTC)
+
+        wait_for(lambda: verdicts(audited).get("3.0.10") == "Stable", timeout=180, what="3.0.10 judged Stable")
+        story.roll_to("3.1.2")
+        done = wait_for(
+            lambda: (x := last_action(audited)).get("reason") == "AutoRollback" and x,
+            timeout=240,
+            what="A's automatic rollback",
+        )
+        assert (done["fromVersion"], done["toVersion"]) == ("3.1.2", "3.0.10")
+        assert image(story) == "3.0.10"
+        assert audited.writes("leakwatch-a", begun)["patch deployments"] == 1
+
+        # A dies before anyone deploys 3.1.2 again, so nothing it remembers can have seen that; B
+        # takes over with the LeakWatch as the cluster has it, where status.lastAction.actedAt is
+        # the one thing that says a rollback happened within the hour.
+        wait_for(lambda: only_version_running(story, "3.0.10"), timeout=90, what="3.0.10 running again")
+        a.kill()
+        died = datetime.now(UTC)
+        assert audited.writes("leakwatch-b", paused, until=died) == Counter(), "the paused replica wrote"
+        story.roll_to("3.1.2")  # as a person would, 3.1.2's leak being news to them
+        wait_for(lambda: owns(b), timeout=150, what="B to take over")
+        decided = wait_for(
+            lambda: (
+                (x := last_action(audited)).get("time")
+                and moment(x["time"]) > died
+                and x.get("reason") != "RolloutInProgress"
+                and x
+            ),
+            timeout=120,
+            what="B's decision on 3.1.2",
+        )
+        assert decided["reason"] == "CooldownActive", decided  # a replica counting from memory rolls back
+        assert (decided["fromVersion"], decided["toVersion"]) == ("3.1.2", "3.0.10")
+        assert decided["actedAt"] == done["actedAt"]  # the cooldown counts from A's rollback
+        until = (moment(done["actedAt"]) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert decided["message"] == f"{APP} was acted on at {done['actedAt']}; the cooldown lasts until {until}"
+        # B goes on deciding (a lastAction.time later by a few analysis intervals), and the same way.
+        later = moment(decided["time"]) + timedelta(seconds=3 * story.cfg.analysis_interval_seconds)
+        wait_for(lambda: moment(last_action(audited)["time"]) >= later, timeout=60, what="B to decide again")
+        assert last_action(audited)["reason"] == "CooldownActive"
+        assert image(story) == "3.1.2"
+        said = wait_for(
+            lambda: (found := cooldown_events(story)).keys() >= {"LeakWatch", "Deployment"} and found,
+            what="the cooldown announced on the LeakWatch and the Deployment",
+        )
+        assert set(said.values()) == {decided["message"]}, said
+
+        survivor = audited.writes("leakwatch-b", died)
+        assert survivor["patch leakwatches/status"] >= 1, survivor  # the CooldownActive above is B's
+        writes = audited.writes("leakwatch-a", begun) + audited.writes("leakwatch-b", begun)
+        assert writes["patch deployments"] == 1, writes  # A's rollback, and nothing from B ever
+    finally:
+        a.stop()
+        b.stop()
