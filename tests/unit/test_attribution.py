@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from leakwatch.api.leakwatch import VersionSource
-from leakwatch.core.attribution import MAX_VERSION_LENGTH, UNKNOWN, VersionReading, image_tag, read_version
+from leakwatch.core.attribution import (
+    MAX_VERSION_LENGTH,
+    UNKNOWN,
+    VersionReading,
+    image_tag,
+    read_version,
+    versions_condition,
+)
 from leakwatch.core.pods import ContainerSpec, PodInfo
 
 POD = PodInfo(
@@ -96,3 +103,15 @@ def test_versions_with_unprintable_characters_are_refused(hidden: str) -> None:
     assert reading.version == UNKNOWN
     assert reading.problem is not None and f"U+{ord(hidden):04X}" in reading.problem
     assert hidden not in reading.problem
+
+
+def test_versions_resolved_names_the_first_problem_and_counts_the_rest() -> None:
+    assert versions_condition([]).reason == "AllVersionsKnown"
+    unknown = VersionReading(UNKNOWN, problem="pod a has no annotation version")
+    condition = versions_condition([unknown, VersionReading(UNKNOWN, problem="pod b too"), VersionReading("1.0")])
+    assert (condition.status, condition.reason) == ("False", "VersionUnknown")
+    assert condition.message == f"pod a has no annotation version (and 1 more pods); counted as version {UNKNOWN}"
+    long = "9" * (MAX_VERSION_LENGTH + 40)
+    shortened = versions_condition([VersionReading("999~abc", shortened_from=long)])
+    assert (shortened.status, shortened.reason) == ("True", "VersionsShortened")
+    assert f"{len(long)}-character version" in shortened.message and "'999~abc'" in shortened.message

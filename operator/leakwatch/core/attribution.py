@@ -4,10 +4,12 @@ an environment variable, optionally cut out by a bounded RE2 regex."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from leakwatch.api.leakwatch import VersionSource
 from leakwatch.api.patterns import extract
+from leakwatch.core.conditions import ConditionUpdate
 from leakwatch.core.pods import ContainerSpec, PodInfo
 
 UNKNOWN = "unknown"
@@ -85,3 +87,30 @@ def read_version(pod: PodInfo, source: VersionSource, watched_containers: list[s
         )
     kept = bounded_version(version)
     return VersionReading(kept, shortened_from=version if kept != version else None)
+
+
+VERSIONS_RESOLVED = "VersionsResolved"
+
+
+def versions_condition(readings: Iterable[VersionReading]) -> ConditionUpdate:
+    """VersionsResolved from the readings kept for pods whose version was unknown or shortened."""
+    notes = list(readings)
+    problems = [r.problem for r in notes if r.problem]
+    if problems:
+        more = f" (and {len(problems) - 1} more pods)" if len(problems) > 1 else ""
+        return ConditionUpdate(
+            VERSIONS_RESOLVED, "False", "VersionUnknown", f"{problems[0]}{more}; counted as version {UNKNOWN}"
+        )
+    shortened = sorted({(r.version, r.shortened_from) for r in notes if r.shortened_from})
+    if shortened:
+        kept, read = shortened[0]
+        more = f" (and {len(shortened) - 1} more)" if len(shortened) > 1 else ""
+        return ConditionUpdate(
+            VERSIONS_RESOLVED,
+            "True",
+            "VersionsShortened",
+            f"every watched pod has a version; {len(read)}-character version {read[:80]!r}{more} is longer "
+            f"than {MAX_VERSION_LENGTH} characters and is kept as {kept!r} (its head and a hash, so distinct "
+            "versions stay distinct)",
+        )
+    return ConditionUpdate(VERSIONS_RESOLVED, "True", "AllVersionsKnown", "every watched pod has a version")

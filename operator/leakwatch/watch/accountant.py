@@ -1,15 +1,17 @@
 """Ties the shared pod watch to the LeakWatches: attributes each selected pod to a version,
-counts its OOMKills in the LeakWatch's ledger, and publishes status, Events and metrics.
+counts its OOMKills in the LeakWatch's ledger (in the store), applies analyses and Auto actions
+(core/transitions.py), and has the publishers write status, then Events.
 
 It is the one writer of LeakWatch status in this process: the kopf handlers hand their spec over
 to it rather than patching status themselves, so no two writers replace each other's lists.
 Status is written before Events are posted: a crash in between loses at most an Event, never
 counts an OOMKill twice.
 
-Writes are coalesced: a change marks its LeakWatch dirty and one publisher thread writes the
-status of every dirty LeakWatch, then posts the Events that waited on it. A pod event that
-changes nothing a LeakWatch stores writes nothing, so a re-list of 10,000 pods costs one write
-per LeakWatch, not one per pod, and the pod watch never waits on the API server.
+Writes are coalesced (watch/queue.py): a change marks its LeakWatch and a few publisher threads
+write the marked LeakWatches' status, each rendered from a snapshot outside the lock, then post
+the Events that waited on it. A pod event that changes nothing a LeakWatch stores writes nothing,
+so a re-list of 10,000 pods costs one write per LeakWatch, not one per pod, and the pod watch
+never waits on the API server.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from leakwatch.api import API_VERSION
 from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.api.leakwatch import AutoAction, LeakWatchStatus, Recommendation
-from leakwatch.core.attribution import MAX_VERSION_LENGTH, UNKNOWN, read_version
+from leakwatch.core.attribution import read_version, versions_condition
 from leakwatch.core.conditions import DEGRADED, ConditionUpdate, merge_conditions
 from leakwatch.core.oom import Ledger, OOMKill
 from leakwatch.core.overlap import auto_actor, exports_kills_of, overlap_condition, overlaps
@@ -40,7 +42,6 @@ from leakwatch.watch.queue import Announcement, KeyedQueue, Work
 from leakwatch.watch.store import Key, Store, Watched
 
 log = logging.getLogger(__name__)
-VERSIONS_RESOLVED = "VersionsResolved"
 Clock = Callable[[], datetime]
 OOM_EVENTS_PER_MINUTE = 10  # per LeakWatch; the rest are told in one summary Event a minute
 M = TypeVar("M", bound=BaseModel)
@@ -366,27 +367,6 @@ class Accountant:
             watched.conditions, updates, generation=watched.generation, now=self.clock()
         )
 
-    def _version_condition(self, watched: Watched) -> ConditionUpdate:
-        problems = [r.problem for r in watched.version_notes.values() if r.problem]
-        if problems:
-            more = f" (and {len(problems) - 1} more pods)" if len(problems) > 1 else ""
-            return ConditionUpdate(
-                VERSIONS_RESOLVED, "False", "VersionUnknown", f"{problems[0]}{more}; counted as version {UNKNOWN}"
-            )
-        shortened = sorted({(r.version, r.shortened_from) for r in watched.version_notes.values() if r.shortened_from})
-        if shortened:
-            kept, read = shortened[0]
-            more = f" (and {len(shortened) - 1} more)" if len(shortened) > 1 else ""
-            return ConditionUpdate(
-                VERSIONS_RESOLVED,
-                "True",
-                "VersionsShortened",
-                f"every watched pod has a version; {len(read)}-character version {read[:80]!r}{more} is longer "
-                f"than {MAX_VERSION_LENGTH} characters and is kept as {kept!r} (its head and a hash, so distinct "
-                "versions stay distinct)",
-            )
-        return ConditionUpdate(VERSIONS_RESOLVED, "True", "AllVersionsKnown", "every watched pod has a version")
-
     def _publish(self, watched: Watched, kills: Sequence[OOMKill] = (), later: Sequence[Announcement] = ()) -> None:
         """Mark the status for writing; the kills' Events (and `later`) follow once it is written."""
         if not watched.active:
@@ -398,7 +378,8 @@ class Accountant:
         """The conditions that follow from the pods as they are: versions read, selectors shared."""
         if watched.spec is not None:
             self._set_conditions(
-                watched, [self._version_condition(watched), overlap_condition(watched.name, watched.overlap)]
+                watched,
+                [versions_condition(watched.version_notes.values()), overlap_condition(watched.name, watched.overlap)],
             )
 
     def _announce(self, watched: Watched, kill: OOMKill) -> None:
