@@ -242,3 +242,15 @@ def test_leakwatches_overlapping_in_part_count_each_oomkill_once_in_metrics(jour
     # Restored from the status it wrote, the split stays as it was counted.
     stored = next(s for s in reversed(journal.patched) if s["oomKills"] == 2)["ledger"]
     assert Ledger.from_status(stored).exported_counts() == {("checkout-api", "app", "unknown"): 1}
+
+
+def test_snapshots_are_copies_taken_again_only_after_a_change(accountant: Accountant) -> None:
+    accountant.on_pod(pod("a"))
+    (first,) = accountant.states()
+    assert accountant.states()[0] is first  # nothing changed: a scrape copies nothing
+    accountant.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))
+    (second,) = accountant.states()
+    assert second is not first
+    assert first.ledger.total_oom_kills() == 0 and second.ledger.total_oom_kills() == 1  # the old one stayed as it was
+    accountant.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))  # a replay changes nothing
+    assert accountant.states()[0] is second

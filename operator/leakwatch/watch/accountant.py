@@ -366,9 +366,12 @@ class Accountant:
         watched.conditions = merge_conditions(
             watched.conditions, updates, generation=watched.generation, now=self.clock()
         )
+        watched.changed()
 
     def _publish(self, watched: Watched, kills: Sequence[OOMKill] = (), later: Sequence[Announcement] = ()) -> None:
-        """Mark the status for writing; the kills' Events (and `later`) follow once it is written."""
+        """Mark the status for writing; the kills' Events (and `later`) follow once it is written.
+        Every change a reader could see is published, so this is also where snapshots go stale."""
+        watched.changed()
         if not watched.active:
             return
         announcements = [functools.partial(self._announce, watched, kill) for kill in kills]

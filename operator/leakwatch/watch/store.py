@@ -53,6 +53,14 @@ class Watched:
     # peering only while its ownership daemon runs; a paused replica keeps counting in memory
     # and writes nothing.
     active: bool = True
+    # Bumped by every change a reader could see (the accountant publishes each one): snapshots
+    # are taken again only after a change, so a scrape of unchanged LeakWatches copies nothing.
+    revision: int = 0
+    _snapshot: LeakWatchState | None = field(default=None, repr=False, compare=False)
+    _snapshot_revision: int = field(default=-1, repr=False, compare=False)
+
+    def changed(self) -> None:
+        self.revision += 1
 
     @property
     def key(self) -> Key:
@@ -78,8 +86,11 @@ class Watched:
         return Claim(self.name, self.created_at, frozenset(pods), frozenset(p.workload for p in pods.values()), auto)
 
     def snapshot(self) -> LeakWatchState:
-        """A copy that stays as it is while this record changes, for readers in other threads."""
-        return self.view(copy_ledger=True)
+        """A copy that stays as it is while this record changes, for readers in other threads;
+        the same one until the record changes."""
+        if self._snapshot is None or self._snapshot_revision != self.revision:
+            self._snapshot, self._snapshot_revision = self.view(copy_ledger=True), self.revision
+        return self._snapshot
 
     def view(self, copy_ledger: bool = False) -> LeakWatchState:
         """The state as it is, for a pure function called under the store's lock: the ledger is
