@@ -1118,10 +1118,14 @@ def one_replica_leak(rng: np.random.Generator, variant: int) -> Trace:
             out = (lvl * (1 - 0.5 * np.exp(-age / tau_w)) + daily) * limit + saw(age)
             return out + (leak(age, t) * limit if leaks else 0.0)
 
+        name = pod_name(rng, "session", tmpl)
+        container_start = start + rng.uniform(0, 90)
+        if i == who and variant % 3 != 1:
+            onset = container_start  # leaks from its own container start
         p, nt = simulate_pod(
             rng,
-            pod_name(rng, "session", tmpl),
-            start + rng.uniform(0, 90),
+            name,
+            container_start,
             start + horizon,
             step,
             limit,
