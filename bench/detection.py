@@ -1,7 +1,13 @@
 """Detection benchmark: replay each labelled trace as a stream and score LeakWatch against two
 plain alerting rules on the same traces.
 
-    .venv/bin/python bench/detection.py [--corpus DIR] [--json] [--window HOURS] [--sensitivity Medium]
+    .venv/bin/python bench/detection.py [--corpus [NAME=]DIR ...] [--json] [--window HOURS] [--sensitivity Medium]
+
+`--corpus` may be given several times (NAME=DIR, or a bare DIR named by its path); the corpora are
+scored one after the other and then printed side by side, with each one's gap in precision and
+recall to the development corpus (the one named `dev`, else the first). Without `--corpus` it scores
+dev=tests/corpus/traces, test=tests/corpus_test/traces (the held-out corpus) and
+recorded=tests/corpus/recorded (if it loads).
 
 Every `--every` simulated minutes each detector sees only the samples scraped so far (LeakWatch
 within its sliding analysis window) and says alert or not, with its time-to-OOM estimate. Scoring,
@@ -32,6 +38,12 @@ from leakwatch.core.analysis import Samples, analyse_segment, split_segments, ve
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO / "tests" / "corpus" / "traces"
+DEFAULT_CORPORA = (
+    ("dev", DEFAULT_CORPUS),
+    ("test", REPO / "tests" / "corpus_test" / "traces"),
+    ("recorded", REPO / "tests" / "corpus" / "recorded"),
+)
+LATE_DELAY = 0.5  # reporting only: a detection after half the onset-to-OOM time is listed as late
 HOUR = 3600.0
 
 TARGETS = {"precision": 0.98, "recall": 0.95, "median_delay": 0.25, "median_tto_error": 0.20}
@@ -268,7 +280,7 @@ def print_tables(scores: list[Score], settings: dict[str, object]) -> None:
     print()
     patterns = sorted({r.pattern for r in scores[0].results}, key=lambda p: (scores[0].results[0].label, p))
     print("per pattern: detected/leaks or false alarms/traces, with median delay for leaks")
-    print(f"{'pattern':<20}" + "".join(f"{s.detector:>24}" for s in scores))
+    print(f"{'pattern':<24}" + "".join(f"{s.detector:>24}" for s in scores))
     for pattern in patterns:
         cells = []
         for s in scores:
@@ -281,7 +293,7 @@ def print_tables(scores: list[Score], settings: dict[str, object]) -> None:
             else:
                 cell = f"{sum(r.outcome == 'FP' for r in rows)}/{len(rows)} FP"
             cells.append(f"{cell:>24}")
-        print(f"{pattern:<20}" + "".join(cells))
+        print(f"{pattern:<24}" + "".join(cells))
     lw, others = scores[0], scores[1:]
     print()
     print("targets for LeakWatch:")
@@ -303,9 +315,101 @@ def print_tables(scores: list[Score], settings: dict[str, object]) -> None:
         print(f"  [{'met' if ok else 'MISSED'}] {text}")
 
 
+def leakwatch_errors(lw: Score) -> list[str]:
+    """Every trace LeakWatch got wrong or late, one line each (reporting only)."""
+    lines = []
+    for r in lw.results:
+        if r.outcome == "FP":
+            lines.append(f"{r.name:<32}{r.pattern:<26}false positive at {r.false_alarm_at_hours:.1f} h")
+        elif r.false_alarm_at_hours is not None:
+            then = "then " + ("detected" if r.outcome == "TP" else "missed")
+            lines.append(
+                f"{r.name:<32}{r.pattern:<26}false positive before the onset at {r.false_alarm_at_hours:.1f} h ({then})"
+            )
+        elif r.outcome == "FN":
+            lines.append(f"{r.name:<32}{r.pattern:<26}miss")
+        elif r.delay_fraction is not None and r.delay_fraction > LATE_DELAY:
+            lines.append(
+                f"{r.name:<32}{r.pattern:<26}late: delay {r.delay_fraction:.2f} at {r.detected_at_hours:.1f} h, "
+                f"{r.tto_true_hours:.1f} h before the OOM"
+            )
+    return lines
+
+
+def print_errors(lw: Score) -> None:
+    errors = leakwatch_errors(lw)
+    print()
+    print(f"LeakWatch errors ({len(errors)}; late = delay > {LATE_DELAY:.2f}):")
+    for line in errors or ["none"]:
+        print("  " + line)
+
+
+def print_corpus(name: str, directory: Path, scores: list[Score], settings: dict[str, object]) -> None:
+    leaks = scores[0].leaks
+    title = f"corpus {name}: {directory} ({scores[0].traces} traces, {leaks} leaks)"
+    print("=" * len(title))
+    print(title)
+    print("=" * len(title))
+    print_tables(scores, settings)
+    print_errors(scores[0])
+    print()
+
+
+def gap(value: float, reference: float) -> str:
+    if math.isnan(value) or math.isnan(reference):
+        return "n/a"
+    return f"{reference:.2f} -> {value:.2f} ({value - reference:+.2f})"
+
+
+def reference_corpus(names: Sequence[str]) -> str:
+    return "dev" if "dev" in names else names[0]
+
+
+def print_side_by_side(corpora: list[tuple[str, Path, list[Score]]]) -> None:
+    print("side by side")
+    header = f"{'corpus':<10}{'detector':<24}{'traces':>7}{'leaks':>6}{'precision':>10}{'recall':>8}"
+    header += f"{'TP':>5}{'FP':>5}{'FN':>5}{'delay p50':>11}{'delay p90':>11}{'TTO err p50':>13}"
+    print(header)
+    print("-" * len(header))
+    for i in range(len(corpora[0][2])):
+        for name, _, scores in corpora:
+            s = scores[i]
+            print(
+                f"{name:<10}{s.detector:<24}{s.traces:>7}{s.leaks:>6}{fmt(s.precision):>10}{fmt(s.recall):>8}"
+                f"{s.true_positives:>5}{s.false_positives:>5}{s.misses:>5}{fmt(s.median_delay):>11}"
+                f"{fmt(s.p90_delay):>11}{fmt(s.median_tto_error, '{:.0%}'):>13}"
+            )
+        print()
+    ref = reference_corpus([name for name, _, _ in corpora])
+    scores_ref = next(scores for name, _, scores in corpora if name == ref)
+    print(f"gap to {ref} (the development corpus): {ref} -> other (other - {ref})")
+    print(f"{'detector':<24}{'corpus':<10}{'precision':>24}{'recall':>24}")
+    for i, s_ref in enumerate(scores_ref):
+        for name, _, scores in corpora:
+            if name == ref:
+                continue
+            s = scores[i]
+            print(f"{s.detector:<24}{name:<10}{gap(s.precision, s_ref.precision):>24}{gap(s.recall, s_ref.recall):>24}")
+
+
+def parse_corpus(value: str) -> tuple[str, Path]:
+    """NAME=DIR, or a bare DIR (named by its path, as before)."""
+    name, sep, rest = value.partition("=")
+    if sep and name and "/" not in name:
+        return name, Path(rest)
+    return value, Path(value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="directory of *.json.gz traces")
+    parser.add_argument(
+        "--corpus",
+        type=parse_corpus,
+        action="append",
+        metavar="[NAME=]DIR",
+        help="directory of *.json.gz traces, optionally named; repeat to score corpora side by side "
+        "(default: dev, test and recorded, see above)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--window", type=float, default=24.0, help="LeakWatch analysis window, hours")
     parser.add_argument("--every", type=float, default=10.0, help="evaluation interval, simulated minutes")
@@ -315,11 +419,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    traces = load_corpus(args.corpus)
+    if args.corpus:
+        wanted = [(name, directory, True) for name, directory in args.corpus]
+    else:
+        wanted = [(name, directory, name != "recorded") for name, directory in DEFAULT_CORPORA]
+    loaded: list[tuple[str, Path, list[Trace]]] = []
+    for name, directory, required in wanted:
+        try:
+            loaded.append((name, directory, load_corpus(directory)))
+        except (SystemExit, OSError, KeyError, ValueError) as error:
+            if required:
+                raise
+            print(f"(skipping corpus {name} at {directory}: it does not load: {error})", file=sys.stderr)
     every = args.every * 60
-    settings: dict[str, object] = {
-        "corpus": str(args.corpus),
-        "traces": len(traces),
+    common: dict[str, object] = {
         "every_minutes": args.every,
         "leakwatch_window_hours": args.window,
         "sensitivity": args.sensitivity,
@@ -330,14 +443,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("static >90% of limit", static_threshold(0.9)),
         ("predict_linear 1h->4h", predict_linear(HOUR, 4 * HOUR)),
     ]
-    scores = [score(name, traces, detector, every) for name, detector in detectors]
+    began = time.monotonic()
+    scored: list[tuple[str, Path, list[Score]]] = []
+    for name, directory, traces in loaded:
+        scored.append((name, directory, [score(label, traces, detector, every) for label, detector in detectors]))
+    wall = time.monotonic() - began
+
+    def settings_for(name: str, directory: Path, scores: list[Score]) -> dict[str, object]:
+        return {"corpus": str(directory) if len(scored) == 1 else f"{name}={directory}", "traces": scores[0].traces}
+
     if args.json:
-        json.dump(
-            {"settings": settings, "targets": TARGETS, "scores": [asdict(s) for s in scores]}, sys.stdout, indent=1
-        )
+        if len(scored) == 1:
+            name, directory, scores = scored[0]
+            settings = settings_for(name, directory, scores) | common
+            doc: dict[str, object] = {"settings": settings, "targets": TARGETS, "scores": [asdict(s) for s in scores]}
+        else:
+            ref = reference_corpus([name for name, _, _ in scored])
+            ref_scores = next(scores for name, _, scores in scored if name == ref)
+            doc = {
+                "settings": common,
+                "targets": TARGETS,
+                "reference": ref,
+                "corpora": [
+                    {
+                        "name": name,
+                        "dir": str(directory),
+                        "scores": [asdict(s) for s in scores],
+                        "gap": [
+                            {
+                                "detector": s.detector,
+                                "precision": s.precision - r.precision,
+                                "recall": s.recall - r.recall,
+                            }
+                            for s, r in zip(scores, ref_scores, strict=True)
+                        ],
+                    }
+                    for name, directory, scores in scored
+                ],
+                "wall_seconds": wall,
+            }
+        json.dump(doc, sys.stdout, indent=1)
         print()
+    elif len(scored) == 1:
+        name, directory, scores = scored[0]
+        print_tables(scores, settings_for(name, directory, scores) | common)
+        print_errors(scores[0])
     else:
-        print_tables(scores, settings)
+        for name, directory, scores in scored:
+            print_corpus(name, directory, scores, settings_for(name, directory, scores) | common)
+        print_side_by_side(scored)
+        print()
+        print(f"wall time {wall:.0f} s for {len(scored)} corpora")
     return 0
 
 
