@@ -348,21 +348,16 @@ class Ledger:
 
     def copy(self) -> Ledger:
         """An independent copy, for readers in other threads (analysis, status, metrics): the
-        ledger itself goes on changing under the store's lock."""
+        ledger itself goes on changing under the store's lock. The records are copied; the lists
+        and dicts inside them (finish times, limits, OOM buckets) are shared, because the ledger
+        only ever replaces them whole, never changes one in place."""
         return Ledger(
             pods={
-                uid: replace(
-                    p,
-                    containers={n: ContainerRecord(c.restart_count, list(c.counted)) for n, c in p.containers.items()},
-                    limits=dict(p.limits),
-                )
+                uid: replace(p, containers={n: replace(c) for n, c in p.containers.items()})
                 for uid, p in self.pods.items()
             },
             versions={v: replace(r) for v, r in self.versions.items()},
-            ooms={
-                k: replace(t, recent=dict(t.recent), exported_recent=dict(t.exported_recent))
-                for k, t in self.ooms.items()
-            },
+            ooms={k: replace(t) for k, t in self.ooms.items()},
             past=list(self.past),  # PastPods are frozen
             retired_oom_kills=self.retired_oom_kills,
         )
