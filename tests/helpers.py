@@ -16,6 +16,7 @@ import yaml
 from kubernetes import client, config
 
 from leakwatch.api import API_VERSION
+from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch_dev.cluster import ControlPlane
 from leakwatch_dev.node import missing_requirements
 from leakwatch_dev.operator import OperatorProcess
@@ -36,6 +37,24 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+# The advisory of the story (Jooby's Netty leak, fixed in 3.1.4 and 3.2.2), as the unit tests use it.
+JOOBY_ADVISORY = LeakAdvisorySpec.model_validate(
+    {
+        "summary": "Netty direct buffers leak on every POST",
+        "aliases": ["jooby#3453"],
+        "affected": [
+            {
+                "package": {"ecosystem": "Maven", "name": "io.jooby:jooby-netty"},
+                "ranges": [
+                    {"events": [{"introduced": "3.1.2"}, {"fixed": "3.1.4"}]},
+                    {"events": [{"introduced": "3.2.0"}, {"fixed": "3.2.2"}]},
+                ],
+            }
+        ],
+        "knownGood": ["3.0.10"],
+    }
+)
 
 
 def real_node_marks() -> list[pytest.MarkDecorator]:

@@ -3,7 +3,7 @@ hostile reports, advisories matched through a component, and the diff between tw
 
 from __future__ import annotations
 
-from leakwatch.api.advisory import LeakAdvisorySpec
+from helpers import JOOBY_ADVISORY
 from leakwatch.core.components import (
     MAX_COMPONENTS,
     Component,
@@ -14,21 +14,7 @@ from leakwatch.core.components import (
     read_purls,
 )
 
-JOOBY = LeakAdvisorySpec.model_validate(
-    {
-        "summary": "Netty direct buffers leak on every POST",
-        "aliases": ["jooby#3453"],
-        "affected": [
-            {
-                "package": {"name": "io.jooby:jooby-netty"},
-                "ranges": [
-                    {"events": [{"introduced": "3.1.2"}, {"fixed": "3.1.4"}]},
-                    {"events": [{"introduced": "3.2.0"}, {"fixed": "3.2.2"}]},
-                ],
-            }
-        ],
-    }
-)
+JOOBY = JOOBY_ADVISORY
 ADVISORIES = [("jooby-3453", JOOBY)]
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leakwatch.api.advisory import LeakAdvisorySpec
+from helpers import JOOBY_ADVISORY
 from leakwatch.core.decide import (
     RULES,
     DecisionInput,
@@ -22,22 +22,7 @@ from leakwatch.core.decide import (
 
 MiB = 2**20
 T0 = datetime(2025, 7, 1, 10, tzinfo=UTC)
-JOOBY = LeakAdvisorySpec.model_validate(
-    {
-        "summary": "Netty direct buffers leak on every POST",
-        "aliases": ["jooby#3453"],
-        "affected": [
-            {
-                "package": {"name": "io.jooby:jooby-netty"},
-                "ranges": [
-                    {"events": [{"introduced": "3.1.2"}, {"fixed": "3.1.4"}]},
-                    {"events": [{"introduced": "3.2.0"}, {"fixed": "3.2.2"}]},
-                ],
-            }
-        ],
-        "knownGood": ["3.0.10"],
-    }
-)
+JOOBY = JOOBY_ADVISORY
 
 
 def facts(

@@ -2,25 +2,11 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import JOOBY_ADVISORY
 from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.core.versions import matches, nearest_fix, parse
 
-JOOBY = LeakAdvisorySpec.model_validate(
-    {
-        "summary": "Netty direct buffers leak on every POST",
-        "aliases": ["jooby#3453"],
-        "affected": [
-            {
-                "package": {"ecosystem": "Maven", "name": "io.jooby:jooby-netty"},
-                "ranges": [
-                    {"events": [{"introduced": "3.1.2"}, {"fixed": "3.1.4"}]},
-                    {"events": [{"introduced": "3.2.0"}, {"fixed": "3.2.2"}]},
-                ],
-            }
-        ],
-        "knownGood": ["3.0.10"],
-    }
-)
+JOOBY = JOOBY_ADVISORY
 ADVISORIES = [("jooby-3453", JOOBY)]
 
 
