@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from helpers import JOOBY_ADVISORY
+from leakwatch.core.components import read_purls
 from leakwatch.core.decide import (
     RULES,
     DecisionInput,
@@ -242,3 +244,95 @@ def test_a_chain_without_a_fallback_is_an_error_not_a_silent_none() -> None:
     with pytest.raises(ValueError, match="no rule decided"):
         first_decision((unknown_version,), NO_ADVISORY)
     assert first_decision(RULES, NO_ADVISORY) == decide(NO_ADVISORY)
+
+
+# --- App versions whose components are known (from an SBOM): the advisory matched through a
+# component, the upgrade target among app versions that ran, and the diff from the flat one.
+
+ADVISORIES = [("jooby-3453", JOOBY_ADVISORY)]
+
+
+def with_components(version: VersionFacts, app: str, *purls: str) -> VersionFacts:
+    return replace(version, version=app, components=read_purls(purls).components)
+
+
+FLAT = with_components(
+    OLD,
+    "2025.06.1",
+    "pkg:maven/io.jooby/jooby-netty@3.0.10",
+    "pkg:maven/io.netty/netty-codec-http@4.1.111.Final",
+    "pkg:maven/com.fasterxml.jackson.core/jackson-core@2.17.1",
+)
+LEAKING = with_components(
+    NEW,
+    "2025.07.3",
+    "pkg:maven/io.jooby/jooby-netty@3.1.2",
+    "pkg:maven/io.netty/netty-codec-http@4.1.115.Final",
+    "pkg:maven/com.fasterxml.jackson.core/jackson-core@2.17.1",
+)
+
+
+def test_an_advisory_matches_the_app_version_through_a_component_without_spec_framework() -> None:
+    decision = decide(DecisionInput("checkout-api", [FLAT, LEAKING], None, ADVISORIES))
+    # No app version with a fixed jooby-netty has run: the fix needs a new build, so the rollback leads.
+    assert (decision.action, decision.from_version, decision.to_version) == ("Rollback", "2025.07.3", "2025.06.1")
+    assert [hit.alias for hit in decision.covered_by] == ["jooby#3453"]
+    assert decision.summary == (
+        "checkout-api: 2025.07.3 (io.jooby:jooby-netty 3.1.2) leaks 52.0 MiB/h (OOM in ~3.0 hours, 7 OOMKills "
+        "since rollout on 2025-07-01 10:00); 2025.06.1 was flat for 6.0 days; roll back to 2025.06.1, then upgrade "
+        "io.jooby:jooby-netty to 3.1.4 (fixes jooby#3453); changed since 2025.06.1: "
+        "io.jooby:jooby-netty 3.0.10 → 3.1.2 (jooby#3453), io.netty:netty-codec-http 4.1.111.Final → 4.1.115.Final."
+    )
+    assert "changed since 2025.06.1: io.jooby:jooby-netty 3.0.10 → 3.1.2 (jooby#3453)" in decision.evidence
+    assert not any("jackson" in line for line in decision.evidence)  # unchanged components are not news
+
+
+def test_an_app_version_that_ran_with_a_fixed_component_is_the_upgrade_target() -> None:
+    canary = with_components(
+        facts("x", "InsufficientData", days_before=1, days_long=0.1),
+        "2025.07.4",
+        "pkg:maven/io.jooby/jooby-netty@3.1.4",
+    )
+    decision = decide(DecisionInput("checkout-api", [FLAT, canary, LEAKING], None, ADVISORIES))
+    assert (decision.action, decision.to_version, decision.rollback_to) == ("Upgrade", "2025.07.4", "2025.06.1")
+    assert "upgrade to 2025.07.4, which runs io.jooby:jooby-netty 3.1.4 or later (fixes jooby#3453)" in decision.summary
+
+
+def test_an_earlier_app_version_with_a_covered_component_is_no_rollback_target() -> None:
+    covered_old = with_components(FLAT, "2025.06.9", "pkg:maven/io.jooby/jooby-netty@3.1.3")
+    decision = decide(DecisionInput("checkout-api", [covered_old, LEAKING], None, ADVISORIES))
+    assert decision.rollback_to is None
+    assert [(p.version, p.why) for p in decision.passed_over] == [("2025.06.9", "covered")]
+    # Nothing to roll back to: the component upgrade leads, naming no app version to deploy.
+    assert (decision.action, decision.to_version) == ("Upgrade", None)
+    assert "upgrade io.jooby:jooby-netty to 3.1.4 (fixes jooby#3453)" in decision.summary
+
+
+def test_spec_framework_names_the_component_when_no_advisory_covers_it() -> None:
+    decision = decide(DecisionInput("checkout-api", [FLAT, LEAKING], "io.netty:netty-codec-http", []))
+    assert decision.action == "Rollback"
+    assert decision.summary.startswith("checkout-api: 2025.07.3 (io.netty:netty-codec-http 4.1.115.Final) leaks")
+    # Without an advisory the changes are listed by package.
+    assert [str(c) for c in decision.changes] == [
+        "io.jooby:jooby-netty 3.0.10 → 3.1.2",
+        "io.netty:netty-codec-http 4.1.111.Final → 4.1.115.Final",
+    ]
+
+
+def test_versions_without_components_decide_as_before() -> None:
+    with_sets = decide(DecisionInput("checkout-api", [OLD, NEW], "io.jooby:jooby-netty", ADVISORIES))
+    assert with_sets.component is None and with_sets.changes == () and with_sets.changed_from is None
+    assert with_sets.to_version == "3.1.4"
+
+
+def test_the_summary_names_two_changes_and_counts_the_rest() -> None:
+    many = with_components(
+        LEAKING,
+        "2025.07.3",
+        *[f"pkg:maven/org.example/lib{i}@1.0" for i in range(20)],
+        "pkg:maven/io.jooby/jooby-netty@3.1.2",
+    )
+    decision = decide(DecisionInput("checkout-api", [FLAT, many], None, ADVISORIES))
+    assert decision.summary.endswith("and 21 more.")  # 20 added, jooby-netty changed, 2 removed: 23
+    assert decision.changes[0].package == "io.jooby:jooby-netty"  # the advisory-covered change first
+    assert decision.evidence[-1] == "and 15 more changed components"

@@ -9,7 +9,7 @@ was passed over and why); `describe` and `evidence_lines` word every Decision in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from typing import Literal, assert_never
@@ -19,8 +19,9 @@ from leakwatch.api.leakwatch import Recommendation
 from leakwatch.api.terms import Action
 from leakwatch.core.analysis import VersionVerdict, human_duration, mib_per_hour
 from leakwatch.core.attribution import UNKNOWN
+from leakwatch.core.components import Component, ComponentChange, component_diff
 from leakwatch.core.oom import Ledger
-from leakwatch.core.versions import AdvisoryMatch, matches, nearest_fix, newest, package_ecosystem
+from leakwatch.core.versions import AdvisoryMatch, matches, nearest_fix, newest, package_ecosystem, parse
 
 # CamelCase, for the RollbackRecommended condition; one per rule, so `describe` can word each.
 Reason = Literal[
@@ -41,6 +42,7 @@ class VersionFacts:
     last_seen: datetime
     running: bool
     time_scale: float = 1.0  # a demo's stretched clock: durations are read in it, like the rates
+    components: frozenset[Component] = frozenset()  # what ran inside this app version, from its SBOM
 
     @property
     def seen_for_seconds(self) -> float:
@@ -49,11 +51,17 @@ class VersionFacts:
 
 @dataclass(frozen=True)
 class FixOffer:
-    """An upgrade for the leaking version: the nearest fixed version on its own release line."""
+    """An upgrade for the leaking version: the nearest fixed version on its own release line.
 
-    version: str
+    When an advisory covers a component inside the app version (`component` is set), `version` is
+    an app version that has run with a fixed component, or None when none has: then the advice is
+    to upgrade the component itself, to `component_version`."""
+
+    version: str | None
     fixes: tuple[str, ...]  # aliases of the advisories it fixes, e.g. jooby#3453
     newest_line: str | None  # the newest fixed version on any line, offered as well when it differs
+    component: str | None = None  # the covered package inside the app version, e.g. io.jooby:jooby-netty
+    component_version: str | None = None  # its nearest fixed version
 
 
 # Why an earlier version is no rollback target: LeakWatch saw it leak, or an advisory covers it.
@@ -114,9 +122,23 @@ class DecisionInput:
         """Every version LeakWatch judged Leaking: never a target, whatever an advisory says."""
         return frozenset(v.version for v in self.versions if v.verdict == "Leaking")
 
+    @cached_property
+    def by_version(self) -> dict[str, VersionFacts]:
+        return {v.version: v for v in self.versions}
+
+    def component_coverage(self, version: str) -> list[tuple[Component, AdvisoryMatch]]:
+        """The components inside app `version` that an advisory says leak, whichever package it names."""
+        facts = self.by_version.get(version)
+        if facts is None:
+            return []
+        return [(c, hit) for c in sorted(facts.components) for hit in matches(self.advisories, c.package, c.version)]
+
     def covered(self, version: str) -> bool:
-        """Whether an advisory says `version` of the package leaks."""
-        return bool(self.package) and bool(matches(self.relevant_advisories, self.package or "", version))
+        """Whether an advisory says `version` leaks: as the framework's own version, or through a
+        component inside it."""
+        if self.package and matches(self.relevant_advisories, self.package, version):
+            return True
+        return bool(self.component_coverage(version))
 
     def safe(self, version: str) -> bool:
         """Neither seen leaking nor covered by an advisory: a version LeakWatch may recommend."""
@@ -124,10 +146,11 @@ class DecisionInput:
 
     @cached_property
     def coverage(self) -> tuple[AdvisoryMatch, ...]:
-        """The advisories that cover the leaking version."""
-        if self.leaking is None or not self.package:
+        """The advisories that cover the leaking version, directly or through a component."""
+        if self.leaking is None:
             return ()
-        return tuple(matches(self.relevant_advisories, self.package, self.leaking.version))
+        direct = matches(self.relevant_advisories, self.package, self.leaking.version) if self.package else []
+        return (*direct, *(hit for _, hit in self.component_coverage(self.leaking.version)))
 
     @cached_property
     def fix(self) -> FixOffer | None:
@@ -135,17 +158,82 @@ class DecisionInput:
         advisories cover it, only those fixed by that same version count: one upgrade fixes them."""
         if self.leaking is None:
             return None
+        if self.package and matches(self.relevant_advisories, self.package, self.leaking.version):
+            return self._framework_fix(self.leaking)
+        return self._component_fix(self.leaking)
+
+    def _component_fix(self, leaking: VersionFacts) -> FixOffer | None:
+        """For a component an advisory covers: an app version that has run with a fixed component (the
+        newest such), else the component's own nearest fix."""
+        for component, hit in self.component_coverage(leaking.version):
+            target = nearest_fix(component.ecosystem, component.version, hit.fixed)
+            if target is None:
+                continue
+            carriers = [
+                v
+                for v in self.versions
+                if v.version not in (leaking.version, UNKNOWN)
+                and self.safe(v.version)
+                and _carries_at_least(v.components, component, target)
+            ]
+            newest_carrier = max(carriers, key=lambda v: v.last_seen, default=None)
+            return FixOffer(
+                newest_carrier.version if newest_carrier else None,
+                (hit.alias,),
+                None,
+                component=component.package,
+                component_version=target,
+            )
+        return None
+
+    def _framework_fix(self, leaking: VersionFacts) -> FixOffer | None:
+        assert self.package is not None
         upgrade: str | None = None
         fixing: list[str] = []
         other_fixes: list[str] = []
-        for hit in self.coverage:
-            target = nearest_fix(self.ecosystem, self.leaking.version, hit.fixed)
+        for hit in matches(self.relevant_advisories, self.package, leaking.version):
+            target = nearest_fix(self.ecosystem, leaking.version, hit.fixed)
             if target and self.safe(target) and (upgrade is None or target == upgrade):
                 upgrade, fixing = target, [*fixing, hit.alias]
                 other_fixes += [v for v in hit.all_fixed if self.safe(v)]
         if upgrade is None:
             return None
         return FixOffer(upgrade, tuple(fixing), newest(self.ecosystem, other_fixes))
+
+    def named_component(self, version: str) -> Component | None:
+        """The component to name beside an app version: the one an advisory covers, else the one of
+        spec.version.framework's package."""
+        covered = self.component_coverage(version)
+        if covered:
+            return covered[0][0]
+        facts = self.by_version.get(version)
+        if facts is None or not self.package:
+            return None
+        return next((c for c in sorted(facts.components) if c.package == self.package), None)
+
+    @cached_property
+    def last_flat(self) -> VersionFacts | None:
+        """The version to diff the leaking one against: the rollback target, else the most recent
+        earlier version LeakWatch saw Stable; only one whose components are known."""
+        leaking = self.leaking
+        if leaking is None or not leaking.components:
+            return None
+        target = self.rollback_search.target
+        if target is not None and target.components:
+            return target
+        flat = [
+            v
+            for v in self.versions
+            if v.verdict == "Stable" and v.components and v.first_seen <= leaking.first_seen and v != leaking
+        ]
+        return max(flat, key=lambda v: v.last_seen, default=None)
+
+    @cached_property
+    def changes(self) -> tuple[ComponentChange, ...]:
+        """What changed inside the app from the last flat version to the leaking one."""
+        if self.leaking is None or self.last_flat is None:
+            return ()
+        return tuple(component_diff(self.last_flat.components, self.leaking.components, self.advisories))
 
     @cached_property
     def rollback_search(self) -> RollbackSearch:
@@ -192,6 +280,9 @@ class Decision:
     rollback_target: VersionFacts | None = None  # also when Upgrade leads: the summary offers both
     covered_by: tuple[AdvisoryMatch, ...] = ()
     passed_over: tuple[PassedOver, ...] = ()
+    component: Component | None = None  # named beside the leaking app version
+    changed_from: str | None = None  # the last flat version `changes` are counted from
+    changes: tuple[ComponentChange, ...] = ()
 
     @property
     def rollback_to(self) -> str | None:
@@ -225,9 +316,13 @@ def unknown_version(given: DecisionInput) -> Decision | None:
 
 
 def fixed_version_available(given: DecisionInput) -> Decision | None:
-    """An advisory covers the leaking version and names a safe fix: upgrade (offering a rollback too)."""
+    """An advisory covers the leaking version and names a safe fix: upgrade (offering a rollback too).
+    A fix that only a new build would bring (no app version with it has run) leads only when there is
+    nothing to roll back to: a rollback is minutes, a rebuild is not."""
     leaking, fix = given.leaking, given.fix
     if leaking is None or fix is None:
+        return None
+    if fix.version is None and given.rollback_search.target is not None:
         return None
     return Decision(
         "Upgrade",
@@ -259,6 +354,7 @@ def stable_version_available(given: DecisionInput) -> Decision | None:
         to_version=target.version,
         confidence=confidence,
         leaking=leaking,
+        fix=given.fix,  # a component upgrade that needs a new build, offered after the rollback
         rollback_target=target,
         covered_by=given.coverage,
         passed_over=given.rollback_search.passed_over,
@@ -312,8 +408,28 @@ def first_decision(rules: tuple[Rule, ...], given: DecisionInput) -> Decision:
 
 
 def decide(given: DecisionInput) -> Decision:
-    """What to recommend for the workload."""
-    return first_decision(RULES, given)
+    """What to recommend for the workload, with the components inside the leaking app version and
+    what changed in them since the last flat one (the same whichever rule decided)."""
+    decision = first_decision(RULES, given)
+    if decision.leaking is None:
+        return decision
+    return replace(
+        decision,
+        component=given.named_component(decision.leaking.version),
+        changed_from=given.last_flat.version if given.last_flat is not None else None,
+        changes=given.changes,
+    )
+
+
+def _carries_at_least(components: frozenset[Component], covered: Component, fixed: str) -> bool:
+    """Whether a set holds `covered`'s package at `fixed` or later."""
+    floor = parse(covered.ecosystem, fixed)
+    if floor is None:
+        return False
+    for c in components:
+        if c.package == covered.package and (key := parse(c.ecosystem, c.version)) is not None and key >= floor:
+            return True
+    return False
 
 
 # --- Wording: every sentence a Decision shows is written here, from its facts. ---
@@ -336,31 +452,36 @@ def describe(decision: Decision) -> str:
             return f"{workload}: pods of an unknown version leak; set spec.version so LeakWatch can tell versions apart"
         case "FixedVersionAvailable":
             assert leaking is not None and decision.fix is not None  # fixed_version_available sets both
-            fix = decision.fix
             tail = f"; {_target_words(target)}" if target is not None else ""
-            also = (
-                f"; {fix.newest_line} on the newest line" if fix.newest_line and fix.newest_line != fix.version else ""
-            )
-            tail += f"; upgrade to {fix.version} (fixes {', '.join(fix.fixes)}{also})"
+            tail += f"; {_upgrade_words(decision.fix)}"
             if target is not None:
                 tail += f" or roll back to {target.version}"
-            return f"{workload}: {_leak_words(leaking)}{tail}."
+            return f"{workload}: {_leak_words(decision)}{tail}{_change_words(decision)}."
         case "StableVersionAvailable":
             assert leaking is not None and target is not None  # stable_version_available sets both
-            return f"{workload}: {_leak_words(leaking)}; {_target_words(target)}; roll back to {target.version}."
+            then = f", then {_upgrade_words(decision.fix)}" if decision.fix is not None else ""
+            return (
+                f"{workload}: {_leak_words(decision)}; {_target_words(target)}; roll back to {target.version}{then}"
+                f"{_change_words(decision)}."
+            )
         case "NoSafeTarget":
             assert leaking is not None  # no_safe_target sets it
             return (
-                f"{workload}: {_leak_words(leaking)}; no earlier version was stable long enough and no fix is known; "
-                "investigate."
+                f"{workload}: {_leak_words(decision)}; no earlier version was stable long enough and no fix is known; "
+                f"investigate{_change_words(decision)}."
             )
         case _:
             assert_never(decision.reason)
 
 
+# The summary names the first changes; evidence lists up to this many, the recommendation all (bounded).
+CHANGES_IN_SUMMARY = 2
+CHANGES_IN_EVIDENCE = 8
+
+
 def evidence_lines(decision: Decision) -> list[str]:
     """What the decision rests on: the leak, the advisories covering it, the earlier versions passed
-    over, and the rollback target."""
+    over, the rollback target and what changed inside the app since the last flat version."""
     leaking, target = decision.leaking, decision.rollback_target
     if leaking is None:
         return []
@@ -369,14 +490,38 @@ def evidence_lines(decision: Decision) -> list[str]:
     lines += [f"{p.version} is no target: it {PASSED_OVER_WORDS[p.why]}" for p in decision.passed_over]
     if target is not None:
         lines.append(f"{_target_words(target)} ({target.pod_hours:.1f} pod-hours, {target.oom_kills} OOMKills)")
+    shown = decision.changes[:CHANGES_IN_EVIDENCE]
+    lines += [f"changed since {decision.changed_from}: {change}" for change in shown]
+    if len(decision.changes) > len(shown):
+        lines.append(f"and {len(decision.changes) - len(shown)} more changed components")
     return lines
+
+
+def _upgrade_words(fix: FixOffer) -> str:
+    fixes = ", ".join(fix.fixes)
+    if fix.component is not None and fix.version is None:
+        return f"upgrade {fix.component} to {fix.component_version} (fixes {fixes})"
+    if fix.component is not None:
+        return f"upgrade to {fix.version}, which runs {fix.component} {fix.component_version} or later (fixes {fixes})"
+    also = f"; {fix.newest_line} on the newest line" if fix.newest_line and fix.newest_line != fix.version else ""
+    return f"upgrade to {fix.version} (fixes {fixes}{also})"
+
+
+def _change_words(decision: Decision) -> str:
+    if not decision.changes:
+        return ""
+    shown = ", ".join(str(change) for change in decision.changes[:CHANGES_IN_SUMMARY])
+    more = len(decision.changes) - CHANGES_IN_SUMMARY
+    return f"; changed since {decision.changed_from}: {shown}" + (f" and {more} more" if more > 0 else "")
 
 
 def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
-def _leak_words(v: VersionFacts) -> str:
+def _leak_words(decision: Decision) -> str:
+    v = decision.leaking
+    assert v is not None
     parts = []
     if v.time_to_oom_seconds is not None:
         parts.append(f"OOM in ~{human_duration(v.time_to_oom_seconds)}")
@@ -384,7 +529,8 @@ def _leak_words(v: VersionFacts) -> str:
         parts.append(f"{v.oom_kills} OOMKill{'s' if v.oom_kills != 1 else ''} since rollout on {_when(v.first_seen)}")
     rate = f" {mib_per_hour(v.growth_bytes_per_second)}" if v.growth_bytes_per_second else ""
     detail = f" ({', '.join(parts)})" if parts else ""
-    return f"{v.version} leaks{rate}{detail}"
+    inside = f" ({decision.component})" if decision.component is not None else ""
+    return f"{v.version}{inside} leaks{rate}{detail}"
 
 
 def _target_words(target: VersionFacts) -> str:
