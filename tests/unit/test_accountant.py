@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from helpers import wait_for
 from leakwatch.api.leakwatch import AutoAction, LeakWatchStatus
+from leakwatch.core.components import COMPONENTS_ANNOTATION
 from leakwatch.core.oom import Ledger
 from leakwatch.core.pods import ContainerState, OwnerRef, PodInfo, Termination
 from leakwatch.publish.collector import LeakWatchCollector
@@ -254,3 +255,24 @@ def test_snapshots_are_copies_taken_again_only_after_a_change(accountant: Accoun
     assert first.ledger.total_oom_kills() == 0 and second.ledger.total_oom_kills() == 1  # the old one stayed as it was
     accountant.on_pod(pod("a", restarts=1, oom_at="2026-11-25T11:00:00Z"))  # a replay changes nothing
     assert accountant.states()[0] is second
+
+
+def test_components_stamped_on_a_pod_are_kept_with_its_version_in_status(
+    accountant: Accountant, journal: Journal
+) -> None:
+    stamped = replace(
+        pod("a"),
+        annotations={
+            COMPONENTS_ANNOTATION: "pkg:maven/io.jooby/jooby-netty@3.1.2 pkg:maven/io.netty/netty-buffer@4.1.115.Final"
+        },
+    )
+    accountant.on_pod(stamped)
+    assert accountant.flush()
+    versions = journal.patched[-1]["ledger"]["versions"]
+    assert [(v["components"], v["componentsSource"]) for v in versions] == [
+        (["pkg:maven/io.jooby/jooby-netty@3.1.2", "pkg:maven/io.netty/netty-buffer@4.1.115.Final"], "Annotation")
+    ]
+    journal.entries.clear()
+    accountant.on_pod(stamped)  # the same set again is no news
+    assert accountant.flush()
+    assert journal.entries == []

@@ -3,6 +3,9 @@ hostile reports, advisories matched through a component, and the diff between tw
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from helpers import JOOBY_ADVISORY
 from leakwatch.core.components import (
     MAX_COMPONENTS,
@@ -10,9 +13,13 @@ from leakwatch.core.components import (
     component_diff,
     covered,
     from_purl,
+    read_annotation,
     read_cyclonedx,
     read_purls,
 )
+from leakwatch.core.oom import MAX_VERSIONS_WITH_COMPONENTS, Ledger, VersionRecord
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"  # real SBOMs, as tests/workloads/netty-post builds them
 
 JOOBY = JOOBY_ADVISORY
 ADVISORIES = [("jooby-3453", JOOBY)]
@@ -93,3 +100,58 @@ def test_the_diff_puts_the_advisory_covered_change_first() -> None:
         "io.netty:netty-codec-http 4.1.111.Final → 4.1.115.Final",
     ]
     assert component_diff(flat.components, flat.components, ADVISORIES) == []
+
+
+def test_a_component_turns_back_into_the_package_url_it_came_from() -> None:
+    for purl in (
+        "pkg:maven/io.jooby/jooby-netty@3.1.2",
+        "pkg:npm/%40angular/core@17.0.1",
+        "pkg:golang/github.com/prometheus/client_golang@v1.20.0",
+        "pkg:pypi/requests@2.32.0",
+    ):
+        component = from_purl(purl)
+        assert component is not None and component.purl == purl
+    assert from_purl("pkg:maven/io.netty/netty-buffer@4.1.115.Final?type=jar") == from_purl(
+        "pkg:maven/io.netty/netty-buffer@4.1.115.Final"
+    )
+
+
+def test_the_pod_annotation_takes_commas_or_whitespace() -> None:
+    reading = read_annotation(
+        "pkg:maven/io.jooby/jooby-netty@3.1.2,\n pkg:maven/io.netty/netty-buffer@4.1.115.Final  junk"
+    )
+    assert sorted(str(c) for c in reading.components) == [
+        "io.jooby:jooby-netty 3.1.2",
+        "io.netty:netty-buffer 4.1.115.Final",
+    ]
+    assert reading.unreadable == 1
+
+
+def test_the_ledger_keeps_component_sets_for_the_newest_versions_and_round_trips_them() -> None:
+    book = Ledger()
+    for day in range(MAX_VERSIONS_WITH_COMPONENTS + 3):
+        seen = f"2025-07-{day + 1:02d}T00:00:00Z"
+        book.versions[f"v{day}"] = VersionRecord(f"v{day}", "checkout-api", seen, seen)
+        assert book.record_components(
+            f"v{day}", read_purls([f"pkg:maven/io.jooby/jooby-netty@3.{day}.0"]), "Annotation"
+        )
+    newest = f"v{MAX_VERSIONS_WITH_COMPONENTS + 2}"
+    assert not book.record_components(
+        newest, read_purls([f"pkg:maven/io.jooby/jooby-netty@3.{newest[1:]}.0"]), "Annotation"
+    )
+    assert not book.record_components("v0", read_purls(["pkg:maven/io.jooby/jooby-netty@3.0.0"]), "Annotation")
+    kept = [v for v, r in book.versions.items() if r.components]
+    assert kept == [f"v{day}" for day in range(3, MAX_VERSIONS_WITH_COMPONENTS + 3)]  # the oldest lost theirs
+    again = Ledger.from_status(book.to_status())
+    assert {v: r.components for v, r in again.versions.items()} == {v: r.components for v, r in book.versions.items()}
+    assert again.versions["v5"].components_source == "Annotation"
+    stored = book.to_status()["versions"][5]
+    assert stored["components"] == ["pkg:maven/io.jooby/jooby-netty@3.5.0"]
+
+
+def test_a_real_sbom_of_the_netty_workload_reads_whole() -> None:
+    """The SBOM cyclonedx-maven-plugin wrote for netty-post 1.5.0 (tests/workloads/netty-post)."""
+    reading = read_cyclonedx(json.loads((FIXTURES / "netty-post-1.5.0.bom.json").read_text()))
+    assert reading.problem is None
+    assert Component("Maven", "io.netty:netty-codec-http", "4.1.115.Final") in reading.components
+    assert len(reading.components) == 20

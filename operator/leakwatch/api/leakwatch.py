@@ -377,6 +377,10 @@ class LedgerPastPod(ApiModel):
     limits: dict[str, float] = Field(default_factory=dict)
 
 
+# Components kept per app version; the ledger keeps them for a few versions only (core/oom.py).
+MAX_COMPONENTS_PER_VERSION = 512
+
+
 class LedgerVersion(ApiModel):
     version: str = Field(max_length=64)
     workload: str = Field(default="", max_length=253)
@@ -384,6 +388,18 @@ class LedgerVersion(ApiModel):
     last_seen: str
     pods: int = Field(default=0, ge=0, description="Distinct pods seen running this version.")
     closed_pod_seconds: float = Field(default=0.0, ge=0, description="Lifetimes of this version's pods that are gone.")
+    components: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_COMPONENTS_PER_VERSION,
+        description="Package URLs of the components inside this app version (from its SBOM), kept while it "
+        "ran so a later release can be diffed against it; only the newest versions keep theirs.",
+    )
+    components_source: str | None = Field(
+        default=None, max_length=64, description="Where the components were read: SbomReport or Annotation."
+    )
+    components_problem: str | None = Field(
+        default=None, max_length=1024, description="Why the component set may be incomplete."
+    )
 
 
 class LedgerOOMBucket(ApiModel):

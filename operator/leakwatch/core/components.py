@@ -10,6 +10,7 @@ keeps, and diffs two versions' component sets with the advisory-covered changes 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,16 +18,22 @@ from typing import Any
 from packageurl import PackageURL
 
 from leakwatch.api.advisory import LeakAdvisorySpec
+from leakwatch.api.leakwatch import MAX_COMPONENTS_PER_VERSION
 from leakwatch.core.versions import AdvisoryMatch, matches
 
 # One app version's components: a JVM service has a few hundred; more than this is a report that
-# lists files, or a hostile one. Beyond it the rest are dropped and the reading says so.
-MAX_COMPONENTS = 2048
+# lists files, or a hostile one. Beyond it the rest are dropped and the reading says so. The set is
+# kept in LeakWatch.status for the last few versions, so this bounds the status too.
+MAX_COMPONENTS = MAX_COMPONENTS_PER_VERSION
 MAX_PURL_LENGTH = 512
 MAX_DEPTH = 8  # CycloneDX nests components (a fat jar's shaded libraries); deeper is not read
 
 # purl type -> the OSV ecosystem advisories use
 ECOSYSTEMS = {"maven": "Maven", "pypi": "PyPI", "npm": "npm", "golang": "Go"}
+PURL_TYPES = {ecosystem: purl_type for purl_type, ecosystem in ECOSYSTEMS.items()}
+
+# A pipeline that knows what it built stamps the package URLs on the pod (whitespace or comma separated).
+COMPONENTS_ANNOTATION = "leakwatch.io/components"
 
 
 @dataclass(frozen=True, order=True)
@@ -37,6 +44,13 @@ class Component:
 
     def __str__(self) -> str:
         return f"{self.package} {self.version}"
+
+    @property
+    def purl(self) -> str:
+        """Its package URL again, without the qualifiers (type=jar) that do not name it."""
+        separator = ":" if self.ecosystem == "Maven" else "/"
+        namespace, _, name = self.package.rpartition(separator)
+        return PackageURL(PURL_TYPES[self.ecosystem], namespace or None, name, self.version).to_string()
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,12 @@ def read_cyclonedx(bom: object) -> ComponentReading:
 def read_purls(purls: Iterable[str]) -> ComponentReading:
     """Components from a list of package URLs (a pod annotation a pipeline stamps), bounded."""
     return read_cyclonedx({"components": [{"purl": purl} for purl in purls]})
+
+
+@functools.lru_cache(maxsize=64)  # every event of a pod carries the same text: parse it once
+def read_annotation(text: str) -> ComponentReading:
+    """The components a pod's COMPONENTS_ANNOTATION lists (the API server bounds its size)."""
+    return read_purls(text.replace(",", " ").split())
 
 
 @dataclass(frozen=True)

@@ -574,6 +574,7 @@ def gather_facts(
                 last_seen=seen(ledger.last_seen(version, now)),
                 running=version in running,
                 time_scale=time_scale,
+                components=record.components,
             )
         )
     workload = next((r.workload for r in ledger.versions.values() if r.workload), None)

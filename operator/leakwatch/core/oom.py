@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from leakwatch.core.components import Component, ComponentReading, read_purls
 from leakwatch.core.conditions import rfc3339
 from leakwatch.core.pods import ContainerState, PodInfo
 
@@ -31,6 +32,9 @@ MIN_BUCKET_SECONDS = 60
 # pipeline that deploys each commit would otherwise grow the status past etcd's object size limit.
 # The oldest that no longer run go first; their OOMKills stay in the all-time total.
 MAX_VERSIONS = 64
+# Versions whose component sets are kept (the newest by last seen, running ones always): enough to
+# diff a leaking release against the flat one before it, and bounded, since they live in status.
+MAX_VERSIONS_WITH_COMPONENTS = 8
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,9 @@ class VersionRecord:
     last_seen: str
     pods: int = 0
     closed_pod_seconds: float = 0.0  # lifetimes of pods that are gone
+    components: frozenset[Component] = frozenset()  # inside this app version, as its SBOM says
+    components_source: str = ""  # where they were read: SbomReport or the pod annotation
+    components_problem: str = ""  # why the set may be incomplete
 
 
 def bucket_seconds(window_seconds: float) -> int:
@@ -346,6 +353,30 @@ class Ledger:
             for key in [key for key in self.ooms if key[2] == record.version]:
                 self.retired_oom_kills += self.ooms.pop(key).kills
 
+    def record_components(self, version: str, reading: ComponentReading, source: str) -> bool:
+        """Keep what runs inside `version` while it runs (trivy-operator deletes the reports of
+        inactive ReplicaSets); True if that changed anything. Only the newest versions keep sets."""
+        record = self.versions.get(version)
+        if record is None or not reading.components:
+            return False
+        problem = reading.problem or ""
+        if (record.components, record.components_source, record.components_problem) == (
+            reading.components,
+            source,
+            problem,
+        ):
+            return False
+        record.components, record.components_source, record.components_problem = reading.components, source, problem
+        running = {p.version for p in self.pods.values()}
+        with_sets = sorted(
+            (v for v in self.versions.values() if v.components),
+            key=lambda v: (v.version in running, _parse(v.last_seen)),
+            reverse=True,
+        )
+        for old in with_sets[MAX_VERSIONS_WITH_COMPONENTS:]:
+            old.components, old.components_source, old.components_problem = frozenset(), "", ""
+        return bool(record.components)  # False when `version` is itself too old to keep a set
+
     def copy(self) -> Ledger:
         """An independent copy, for readers in other threads (analysis, status, metrics): the
         ledger itself goes on changing under the store's lock. The records are copied; the lists
@@ -397,6 +428,15 @@ class Ledger:
                     "lastSeen": v.last_seen,
                     "pods": v.pods,
                     "closedPodSeconds": round(v.closed_pod_seconds, 3),
+                    **(
+                        {
+                            "components": sorted(c.purl for c in v.components),
+                            "componentsSource": v.components_source,
+                        }
+                        if v.components
+                        else {}
+                    ),
+                    **({"componentsProblem": v.components_problem} if v.components_problem else {}),
                 }
                 for v in self.versions.values()
             ],
@@ -445,6 +485,9 @@ class Ledger:
                 v["lastSeen"],
                 int(v.get("pods", 0)),
                 float(v.get("closedPodSeconds", 0)),
+                read_purls(v.get("components") or []).components,
+                v.get("componentsSource", ""),
+                v.get("componentsProblem", ""),
             )
         ledger.retired_oom_kills = int(data.get("retiredOOMKills", 0))
         for o in data.get("oomKills", []):

@@ -29,6 +29,7 @@ from leakwatch.api import API_VERSION
 from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.api.leakwatch import AutoAction, LeakWatchStatus, Recommendation
 from leakwatch.core.attribution import read_version, versions_condition
+from leakwatch.core.components import COMPONENTS_ANNOTATION, read_annotation
 from leakwatch.core.conditions import DEGRADED, ConditionUpdate, merge_conditions
 from leakwatch.core.oom import Ledger, OOMKill
 from leakwatch.core.overlap import auto_actor, exports_kills_of, overlap_condition, overlaps
@@ -340,7 +341,7 @@ class Accountant:
             watched.version_notes[pod.uid] = reading
         else:
             watched.version_notes.pop(pod.uid, None)
-        return watched.ledger.observe(
+        kills = watched.ledger.observe(
             pod,
             version=reading.version,
             workload=pod.workload or watched.name,
@@ -352,6 +353,17 @@ class Accountant:
                 watched.name, ((w.created_at, w.name) for w in self.store.watching(pod.namespace) if w.selects(pod))
             ),
         )
+        stamped = pod.annotations.get(COMPONENTS_ANNOTATION)
+        version = watched.ledger.versions.get(reading.version)
+        # An SbomReport, when there is one, describes the image itself: it outranks the annotation.
+        if (
+            stamped
+            and version is not None
+            and version.components_source != "SbomReport"
+            and watched.ledger.record_components(reading.version, read_annotation(stamped), "Annotation")
+        ):
+            self._publish(watched)
+        return kills
 
     def _refresh_overlaps(self, namespace: str) -> None:
         """Recompute which LeakWatches of `namespace` share pods; republish those whose overlap changed."""
