@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         description="LEAKWATCH_TIME_SCALE: for demos and tests only: how many seconds of story one second of "
         "memory data stands for (the demo plays days in minutes). Leave at 1 in a real cluster.",
     )
+    sbom_reports: bool = Field(
+        default=False,
+        description="LEAKWATCH_SBOM_REPORTS: read the components inside running images (framework versions) "
+        "from trivy-operator's SbomReports in each watched namespace; needs list on "
+        "sbomreports.aquasecurity.github.io (the chart's components.sbomReports.enabled grants it).",
+    )
     peering_priority: int | None = Field(
         default=None,
         description="LEAKWATCH_PEERING_PRIORITY: this replica's peering priority; unset picks a random one, so "

@@ -181,6 +181,14 @@ def test_auto_rollback_adds_patch_on_workloads_and_nothing_else(helm: Helm) -> N
     assert on - off == ROLLBACK
 
 
+def test_sbom_reports_add_list_on_them_and_the_setting_and_nothing_else(helm: Helm) -> None:
+    off_docs, on_docs = helm.template(), helm.template("--set", "components.sbomReports.enabled=true")
+    off, on = grants(find(off_docs, "ClusterRole")), grants(find(on_docs, "ClusterRole"))
+    assert on - off == {("aquasecurity.github.io", "sbomreports", "list")}
+    assert "LEAKWATCH_SBOM_REPORTS" not in env_of(off_docs)
+    assert env_of(on_docs)["LEAKWATCH_SBOM_REPORTS"] == "true"
+
+
 def test_namespaced_mode_grants_per_namespace_roles_and_only_cluster_reads(helm: Helm) -> None:
     docs = helm.template("--values", str(CHART / "ci" / "namespaced-values.yaml"))
     assert env_of(docs)["LEAKWATCH_NAMESPACES"] == "team-a,team-b"

@@ -13,11 +13,14 @@ from leakwatch.core.components import (
     component_diff,
     covered,
     from_purl,
+    pod_components,
     read_annotation,
     read_cyclonedx,
     read_purls,
 )
 from leakwatch.core.oom import MAX_VERSIONS_WITH_COMPONENTS, Ledger, VersionRecord
+from leakwatch.core.pods import ContainerSpec, OwnerRef, PodInfo
+from leakwatch.sample.sboms import image_components
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"  # real SBOMs, as tests/workloads/netty-post builds them
 
@@ -155,3 +158,51 @@ def test_a_real_sbom_of_the_netty_workload_reads_whole() -> None:
     assert reading.problem is None
     assert Component("Maven", "io.netty:netty-codec-http", "4.1.115.Final") in reading.components
     assert len(reading.components) == 20
+
+
+def report(namespace: str = "shop", **labels: object) -> dict[str, object]:
+    return {
+        "metadata": {
+            "namespace": namespace,
+            "labels": {
+                "trivy-operator.resource.kind": "ReplicaSet",
+                "trivy-operator.resource.name": "checkout-api-5d8f9",
+                "trivy-operator.resource.namespace": namespace,
+                "trivy-operator.container.name": "app",
+                **labels,
+            },
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "checkout-api-5d8f9", "uid": "rs-uid"}],
+        },
+        "report": {"components": bom("pkg:maven/io.jooby/jooby-netty@3.1.2")},
+    }
+
+
+POD = PodInfo(
+    "shop",
+    "checkout-api-5d8f9-abcde",
+    "pod-uid",
+    owner=OwnerRef("ReplicaSet", "checkout-api-5d8f9", "rs-uid"),
+    containers=(ContainerSpec("app"), ContainerSpec("sidecar")),
+)
+
+
+def test_a_report_is_matched_to_the_pods_of_its_replicaset_and_container() -> None:
+    found = image_components(report(), "shop")
+    assert found is not None and (found.replicaset_uid, found.container) == ("rs-uid", "app")
+    reading = pod_components(POD, [found])
+    assert reading is not None and [str(c) for c in reading.components] == ["io.jooby:jooby-netty 3.1.2"]
+    assert pod_components(POD, [found], containers=["sidecar"]) is None  # the LeakWatch watches another container
+    other_rs = PodInfo("shop", "p", "u", owner=OwnerRef("ReplicaSet", "checkout-api-5d8f9", "another-uid"))
+    assert pod_components(other_rs, [found]) is None  # same name, another ReplicaSet (recreated): not it
+
+
+def test_reports_that_are_not_about_this_namespace_or_not_reports_are_not_believed() -> None:
+    assert image_components(report(**{"trivy-operator.resource.namespace": "payments"}), "shop") is None
+    assert image_components(report(namespace="payments"), "shop") is None
+    assert image_components(report(**{"trivy-operator.container.name": 7}), "shop") is None
+    for junk in ([], "text", {"metadata": "x"}, {"metadata": {"labels": None}}):
+        assert image_components(junk, "shop") is None
+    broken = report()
+    broken["report"] = {"components": "not a BOM"}
+    found = image_components(broken, "shop")
+    assert found is not None and not found.reading.components  # read as empty: the version keeps what it had

@@ -19,6 +19,7 @@ from packageurl import PackageURL
 
 from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.api.leakwatch import MAX_COMPONENTS_PER_VERSION
+from leakwatch.core.pods import PodInfo
 from leakwatch.core.versions import AdvisoryMatch, matches
 
 # One app version's components: a JVM service has a few hundred; more than this is a report that
@@ -132,6 +133,41 @@ def read_purls(purls: Iterable[str]) -> ComponentReading:
 def read_annotation(text: str) -> ComponentReading:
     """The components a pod's COMPONENTS_ANNOTATION lists (the API server bounds its size)."""
     return read_purls(text.replace(",", " ").split())
+
+
+@dataclass(frozen=True)
+class ImageComponents:
+    """What one SbomReport says: the components of one container of a ReplicaSet's pods. The
+    ReplicaSet is named by uid (the report's owner) or, for a report without one, by name."""
+
+    replicaset_uid: str | None
+    replicaset: str
+    container: str
+    reading: ComponentReading
+
+
+def pod_components(
+    pod: PodInfo, reports: Iterable[ImageComponents], containers: Iterable[str] = ()
+) -> ComponentReading | None:
+    """The components of `pod`'s containers (those a LeakWatch watches, or all) from the reports of
+    its ReplicaSet; None when no report describes it."""
+    owner = pod.owner
+    if owner is None or owner.kind != "ReplicaSet":
+        return None
+    wanted = set(containers) or {c.name for c in pod.containers}
+    found = [
+        r.reading
+        for r in reports
+        if r.container in wanted
+        and (r.replicaset_uid == owner.uid if r.replicaset_uid is not None else r.replicaset == owner.name)
+    ]
+    if not found:
+        return None
+    union = frozenset().union(*(r.components for r in found))
+    kept = frozenset(sorted(union)[:MAX_COMPONENTS])
+    return ComponentReading(
+        kept, sum(r.unreadable for r in found), sum(r.dropped for r in found) + len(union) - len(kept)
+    )
 
 
 @dataclass(frozen=True)

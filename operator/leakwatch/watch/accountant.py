@@ -29,7 +29,13 @@ from leakwatch.api import API_VERSION
 from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.api.leakwatch import AutoAction, LeakWatchStatus, Recommendation
 from leakwatch.core.attribution import read_version, versions_condition
-from leakwatch.core.components import COMPONENTS_ANNOTATION, read_annotation
+from leakwatch.core.components import (
+    COMPONENTS_ANNOTATION,
+    ComponentReading,
+    ImageComponents,
+    pod_components,
+    read_annotation,
+)
 from leakwatch.core.conditions import DEGRADED, ConditionUpdate, merge_conditions
 from leakwatch.core.oom import Ledger, OOMKill
 from leakwatch.core.overlap import auto_actor, exports_kills_of, overlap_condition, overlaps
@@ -285,6 +291,23 @@ class Accountant:
         """The one LeakWatch of `namespace` whose Auto mode may act on `workload`."""
         with self._lock:
             return auto_actor((w.claim() for w in self.store.watching(namespace)), workload)
+
+    def record_components(self, namespace: str, reports: Sequence[ImageComponents]) -> None:
+        """Keep, for each version running in `namespace`, the components its SbomReports list."""
+        with self._lock:
+            pods = self.store.pods(namespace)
+            for watched in self.store.watching(namespace):
+                if watched.spec is None:
+                    continue
+                readings: dict[str, ComponentReading] = {}
+                for uid, record in watched.ledger.pods.items():
+                    pod = pods.get(uid)
+                    reading = pod_components(pod, reports, watched.spec.containers) if pod is not None else None
+                    if reading is not None and reading.components:
+                        readings.setdefault(record.version, reading)
+                changed = [watched.ledger.record_components(v, r, "SbomReport") for v, r in readings.items()]
+                if any(changed):
+                    self._publish(watched)
 
     # --- pods (from the pod watch threads) -----------------------------------------------------------
     def on_pod(self, pod: PodInfo) -> None:

@@ -19,6 +19,7 @@ from leakwatch.core.transitions import AnalysisOutcome
 from leakwatch.publish import metrics
 from leakwatch.publish.actions import Executor
 from leakwatch.sample.prometheus import MetricsSource, PrometheusError
+from leakwatch.sample.sboms import ComponentSource, ComponentsUnavailable
 from leakwatch.watch.accountant import Accountant
 
 log = logging.getLogger(__name__)
@@ -32,9 +33,12 @@ class Analyser:
         interval_seconds: float,
         time_scale: float = 1.0,
         executors: Sequence[Executor] = (),
+        components: ComponentSource | None = None,
     ) -> None:
-        """`executors`: what Auto mode may carry out (publish/actions.py); none, and it acts on nothing."""
+        """`executors`: what Auto mode may carry out (publish/actions.py); none, and it acts on nothing.
+        `components`: where the components inside running images are read (SbomReports), if anywhere."""
         self.accountant = accountant
+        self.components = components
         self.executors = tuple(executors)
         self.time_scale = time_scale
         self.source = source
@@ -55,6 +59,8 @@ class Analyser:
                 self._cycle()
 
     def _cycle(self) -> None:
+        if self.components is not None:
+            self._read_components({state.namespace for state in self.accountant.states()})
         for state in self.accountant.states():
             if self._stop.is_set():
                 return
@@ -65,6 +71,19 @@ class Analyser:
             except Exception:  # one LeakWatch's bad day must not stop the others' analysis
                 metrics.ANALYSIS_ERRORS.labels(reason="InternalError").inc()
                 log.exception("analysis of %s/%s failed", state.namespace, state.name)
+
+    def _read_components(self, namespaces: set[str]) -> None:
+        """Before the analyses: what each namespace's running versions are made of. Unreadable
+        reports leave the versions with what was kept before, and say why in the log and metrics."""
+        assert self.components is not None
+        for namespace in sorted(namespaces):
+            try:
+                reports = self.components.read(namespace)
+            except ComponentsUnavailable as err:
+                metrics.ANALYSIS_ERRORS.labels(reason="ComponentsUnavailable").inc()
+                log.warning("%s", err)
+                continue
+            self.accountant.record_components(namespace, reports)
 
     def analyse(self, state: LeakWatchState) -> None:
         """Analyse one snapshot, holding no lock: the accountant goes on counting meanwhile, and

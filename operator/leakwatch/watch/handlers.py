@@ -24,6 +24,7 @@ from leakwatch.publish.status import StatusWriter
 from leakwatch.sample.kube import api_client
 from leakwatch.sample.pods import PodWatch
 from leakwatch.sample.prometheus import PrometheusClient
+from leakwatch.sample.sboms import SbomReports
 from leakwatch.sample.workloads import Workloads
 from leakwatch.watch.accountant import Accountant
 from leakwatch.watch.analyser import Analyser
@@ -64,6 +65,7 @@ def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         config.analysis_interval_seconds,
         config.time_scale,
         executors(api),
+        SbomReports(client.CustomObjectsApi(api)) if config.sbom_reports else None,
     )
     analyser.start()
     memo.accountant = accountant
