@@ -337,6 +337,7 @@ def recommendation_panels() -> list[cogbuilder.Builder[dashboard_models.Panel]]:
         "workload": "Workload",
         "action": "Action",
         "from_version": "From version",
+        "component": "Leak inside (from its SBOM)",
         "to_version": "To version",
     }
     organize = dashboard_models.DataTransformerConfig(

@@ -18,6 +18,7 @@ from leakwatch.core.decide import (
     fixed_version_available,
     no_safe_target,
     nothing_to_do,
+    recommendation_status,
     stable_version_available,
     unknown_version,
 )
@@ -284,6 +285,17 @@ def test_an_advisory_matches_the_app_version_through_a_component_without_spec_fr
         "io.jooby:jooby-netty 3.0.10 → 3.1.2 (jooby#3453), io.netty:netty-codec-http 4.1.111.Final → 4.1.115.Final."
     )
     assert "changed since 2025.06.1: io.jooby:jooby-netty 3.0.10 → 3.1.2 (jooby#3453)" in decision.evidence
+    status = recommendation_status(decision, "checkout-api", "2025-07-01T10:00:00Z")
+    assert (status.component, status.changed_from) == ("io.jooby:jooby-netty 3.1.2", "2025.06.1")
+    assert [c.model_dump(by_alias=True, exclude_defaults=True) for c in status.component_changes] == [
+        {
+            "package": "io.jooby:jooby-netty",
+            "fromVersion": "3.0.10",
+            "toVersion": "3.1.2",
+            "advisories": ["jooby#3453"],
+        },
+        {"package": "io.netty:netty-codec-http", "fromVersion": "4.1.111.Final", "toVersion": "4.1.115.Final"},
+    ]
     assert not any("jackson" in line for line in decision.evidence)  # unchanged components are not news
 
 

@@ -341,6 +341,13 @@ class VersionStats(ApiModel):
     last_seen: str | None = Field(default=None, description="RFC 3339.")
 
 
+class ComponentChangeStatus(ApiModel):
+    package: str = Field(max_length=512, description="As advisories name it, e.g. io.jooby:jooby-netty.")
+    from_version: str | None = Field(default=None, max_length=256, description="In the last flat app version.")
+    to_version: str | None = Field(default=None, max_length=256, description="In the leaking app version.")
+    advisories: list[str] = Field(default_factory=list, max_length=16, description="Advisories covering to_version.")
+
+
 class Recommendation(ApiModel):
     action: Action = Field(default="None")
     workload: str | None = Field(default=None, max_length=253)
@@ -350,6 +357,19 @@ class Recommendation(ApiModel):
     summary: str = Field(default="", max_length=2048, description="The recommendation in one line.")
     evidence: list[str] = Field(default_factory=list, max_length=32)
     since: str | None = Field(default=None, description="When this recommendation was first made (RFC 3339).")
+    component: str | None = Field(
+        default=None,
+        max_length=768,
+        description="The component inside the leaking app version that the leak is tied to (an advisory "
+        "covers it, or it is spec.version.framework's package), with its version.",
+    )
+    component_changes: list[ComponentChangeStatus] = Field(
+        default_factory=list,
+        max_length=32,
+        description="What changed inside the app from the last flat version (changedFrom) to the leaking one, "
+        "advisory-covered changes first.",
+    )
+    changed_from: str | None = Field(default=None, max_length=256, description="The last flat app version.")
 
 
 class LedgerContainer(ApiModel):

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Literal, assert_never
 
 from leakwatch.api.advisory import LeakAdvisorySpec
-from leakwatch.api.leakwatch import Recommendation
+from leakwatch.api.leakwatch import ComponentChangeStatus, Recommendation
 from leakwatch.api.terms import Action
 from leakwatch.core.analysis import VersionVerdict, human_duration, mib_per_hour
 from leakwatch.core.attribution import UNKNOWN
@@ -477,6 +477,7 @@ def describe(decision: Decision) -> str:
 # The summary names the first changes; evidence lists up to this many, the recommendation all (bounded).
 CHANGES_IN_SUMMARY = 2
 CHANGES_IN_EVIDENCE = 8
+MAX_CHANGES_IN_STATUS = 32
 
 
 def evidence_lines(decision: Decision) -> list[str]:
@@ -592,4 +593,12 @@ def recommendation_status(decision: Decision, workload: str, since: str) -> Reco
         summary=decision.summary,
         evidence=decision.evidence,
         since=since,
+        component=str(decision.component) if decision.component is not None else None,
+        changed_from=decision.changed_from,
+        component_changes=[
+            ComponentChangeStatus(
+                package=c.package, from_version=c.before, to_version=c.after, advisories=list(c.advisories)
+            )
+            for c in decision.changes[:MAX_CHANGES_IN_STATUS]
+        ],
     )

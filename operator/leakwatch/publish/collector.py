@@ -60,7 +60,7 @@ class LeakWatchCollector(Collector):
         recommendation = GaugeMetricFamily(
             "leakwatch_recommendation_info",
             "1 for each LeakWatch's current recommendation.",
-            labels=["namespace", "leakwatch", "workload", "action", "from_version", "to_version"],
+            labels=["namespace", "leakwatch", "workload", "action", "from_version", "to_version", "component"],
         )
         for state in self.states():
             ns, name, ledger = state.namespace, state.name, state.ledger
@@ -88,7 +88,16 @@ class LeakWatchCollector(Collector):
             rec = state.recommendation
             if rec is not None:
                 recommendation.add_metric(
-                    [ns, name, rec.workload or name, rec.action, rec.from_version or "", rec.to_version or ""], 1.0
+                    [
+                        ns,
+                        name,
+                        rec.workload or name,
+                        rec.action,
+                        rec.from_version or "",
+                        rec.to_version or "",
+                        rec.component or "",
+                    ],
+                    1.0,
                 )
             if state.last_analysis is not None:
                 last_success.add_metric([ns, name], state.last_analysis.timestamp())
