@@ -74,6 +74,16 @@ def node_images() -> dict[str, Path]:
     return {ref: Path(path) for ref, path in pairs}
 
 
+def image_boms() -> dict[str, dict[str, Any]]:
+    """Image reference -> the CycloneDX SBOM its build wrote (netty-post's), for those that have one."""
+    found = {}
+    for ref, tarball in node_images().items():
+        bom = tarball.with_name(tarball.name.removesuffix(".tar") + ".bom.json")
+        if bom.is_file():
+            found[ref] = json.loads(bom.read_text())
+    return found
+
+
 def loopback_pod_spec(containers: list[dict[str, Any]], grace_seconds: int = 1) -> dict[str, Any]:
     """A pod spec for the real node: the host's network namespace with no pod network, so the
     workload binds 127.0.0.1 and nothing leaves 127.0.0.0/8; no ServiceAccount token, no

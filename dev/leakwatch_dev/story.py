@@ -27,10 +27,11 @@ from typing import Any, Literal
 from kubernetes import client, config
 
 from leakwatch.api import GROUP, VERSION
+from leakwatch_dev import trivy
 from leakwatch_dev.cluster import ControlPlane
 from leakwatch_dev.kubelet import CUSTOM_STATUS, FakeKubelet, VersionBehaviour, fake_node
 from leakwatch_dev.loadgen import PostLoad
-from leakwatch_dev.node import RealNode, loopback_pod_spec
+from leakwatch_dev.node import RealNode, image_boms, loopback_pod_spec
 from leakwatch_dev.operator import OperatorProcess
 from leakwatch_dev.prometheus import PrometheusServer
 
@@ -44,6 +45,24 @@ JOOBY_BEHAVIOURS = {
     "3.1.4": VersionBehaviour(base_mib=250, growth_mib_per_minute=0),
     "3.2.2": VersionBehaviour(base_mib=250, growth_mib_per_minute=0),
 }
+
+
+def jooby_app_bom(jooby: str, netty: str) -> dict[str, Any]:
+    """The CycloneDX SBOM of a Jooby app's image, as trivy lists a Maven app's jars, for the stand-in
+    story (io.jooby:jooby-netty is not served by Maven Central here, so no real Jooby app is built)."""
+    purls = [
+        f"pkg:maven/io.jooby/jooby@{jooby}",
+        f"pkg:maven/io.jooby/jooby-netty@{jooby}",
+        f"pkg:maven/io.netty/netty-codec-http@{netty}",
+        f"pkg:maven/io.netty/netty-buffer@{netty}",
+        "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.17.2",
+        "pkg:maven/org.slf4j/slf4j-api@2.0.16",
+    ]
+    return {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "components": [{"type": "library", "purl": purl} for purl in purls],
+    }
 
 
 NETTY_RELEASES = ("1.4.0", "1.5.0", "1.5.1")
@@ -77,6 +96,9 @@ class StoryConfig:
     # operator_env() (e.g. two replicas with kopf peering, each as its own ServiceAccount).
     operator: bool = True
     apiserver_args: tuple[str, ...] = ()  # more kube-apiserver flags, e.g. an audit policy
+    # version -> the CycloneDX SBOM of its image: with any, SbomReports are written for each active
+    # ReplicaSet (leakwatch_dev.trivy, as trivy-operator would) and the operator reads them.
+    sboms: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def real_node(cls, **overrides: Any) -> StoryConfig:
@@ -95,6 +117,12 @@ class StoryConfig:
             "time_scale": 240.0,
         }
         return cls(**{**defaults, **overrides})
+
+
+def netty_boms() -> dict[str, dict[str, Any]]:
+    """Release -> the SBOM cyclonedx-maven-plugin wrote when its image was built."""
+    boms = image_boms()
+    return {v: boms[ref] for v in NETTY_RELEASES if (ref := f"localhost/lw/netty-post:{v}") in boms}
 
 
 def image(cfg: StoryConfig, version: str) -> str:
@@ -214,6 +242,11 @@ class LocalStory(contextlib.ExitStack):
             operator_kubeconfig = self._install_chart()
         else:
             self.cp.install_crds()
+        if cfg.sboms:
+            self.cp.install_crds(trivy.CRD_DIR)
+            reporter = trivy.SbomReporter(api, cfg.namespace, {image(cfg, v): bom for v, bom in cfg.sboms.items()})
+            reporter.start()
+            self.callback(reporter.stop)
         self.wait(lambda: self.core.list_namespaced_service_account(cfg.namespace).items, 60, "a ServiceAccount")
         scrapes = self._start_real_node() if cfg.node == "real" else self._start_stand_in()
         if cfg.operator:
@@ -246,6 +279,7 @@ class LocalStory(contextlib.ExitStack):
             "LEAKWATCH_PROMETHEUS_URL": self.prometheus.url,
             "LEAKWATCH_ANALYSIS_INTERVAL_SECONDS": str(self.cfg.analysis_interval_seconds),
             "LEAKWATCH_TIME_SCALE": str(self.cfg.time_scale),
+            **({"LEAKWATCH_SBOM_REPORTS": "true"} if self.cfg.sboms else {}),
         }
 
     def _start_stand_in(self) -> list[dict[str, Any]]:
@@ -288,6 +322,8 @@ class LocalStory(contextlib.ExitStack):
                 "replicas=0",
                 "--set",
                 f"watchNamespaces={{{self.cfg.namespace}}}",
+                "--set",
+                f"components.sbomReports.enabled={str(bool(self.cfg.sboms)).lower()}",
                 "--wait=false",
             ],
             check=True,

@@ -17,6 +17,7 @@ from kubernetes import client, config
 from helpers import OperatorProcess, leakwatch_manifest, wait_for
 from leakwatch.api import GROUP, VERSION
 from leakwatch_dev.cluster import ControlPlane
+from leakwatch_dev.trivy import CRD_DIR, sbom_report
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(300)]
 
@@ -47,40 +48,11 @@ def deployment(name: str, release: str) -> client.V1Deployment:
     )
 
 
-def sbom_report(namespace: str, rs: client.V1ReplicaSet, components: dict[str, Any], **labels: str) -> dict[str, Any]:
-    """A report as trivy-operator writes it for one container of a ReplicaSet."""
-    name = rs.metadata.name
-    return {
-        "apiVersion": "aquasecurity.github.io/v1alpha1",
-        "kind": "SbomReport",
-        "metadata": {
-            "name": f"replicaset-{name}-app",
-            "labels": {
-                "trivy-operator.resource.kind": "ReplicaSet",
-                "trivy-operator.resource.name": name,
-                "trivy-operator.resource.namespace": namespace,
-                "trivy-operator.container.name": "app",
-                **labels,
-            },
-            "ownerReferences": [
-                {
-                    "apiVersion": "apps/v1",
-                    "kind": "ReplicaSet",
-                    "name": name,
-                    "uid": rs.metadata.uid,
-                    "controller": True,
-                }
-            ],
-        },
-        "report": {
-            "artifact": {
-                "repository": "lw/netty-post",
-                "tag": rs.spec.template.spec.containers[0].image.split(":")[-1],
-            },
-            "scanner": {"name": "Trivy", "vendor": "Aqua Security", "version": "0.74.0"},  # kept as unknown
-            "components": components,
-        },
-    }
+def report(namespace: str, rs: client.V1ReplicaSet, components: dict[str, Any], **labels: str) -> dict[str, Any]:
+    """trivy-operator's report for the ReplicaSet's container `app`, with `labels` overridden."""
+    made = sbom_report(namespace, rs, "app", rs.spec.template.spec.containers[0].image, components)
+    made["metadata"]["labels"].update(labels)
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +61,7 @@ def cluster() -> Iterator[ControlPlane]:
     here need their ReplicaSets and pods made for real. With LeakWatch's CRDs and the SbomReport's."""
     with ControlPlane(components=("controller-manager",), controllers="*") as cp:
         cp.install_crds()
-        cp.install_crds(TESTS / "crds")
+        cp.install_crds(CRD_DIR)
         yield cp
 
 
@@ -148,13 +120,13 @@ def test_each_release_keeps_the_components_its_report_listed(
         apps.create_namespaced_deployment(app, deployment("cart", "1.4.0"))
         first = current_replicaset(apps, app, "checkout-api", "1.4.0")
         create = custom_objects.create_namespaced_custom_object
-        create("aquasecurity.github.io", "v1alpha1", app, "sbomreports", sbom_report(app, first, bom("1.4.0")))
+        create("aquasecurity.github.io", "v1alpha1", app, "sbomreports", report(app, first, bom("1.4.0")))
 
         # Hostile: a report in another namespace naming this workload, and one here claiming to be about
         # another namespace's; neither may lend its components to checkout-api.
         planted = {"components": [{"purl": "pkg:maven/io.jooby/jooby-netty@3.1.2"}]}
-        create("aquasecurity.github.io", "v1alpha1", other, "sbomreports", sbom_report(app, first, planted))
-        elsewhere = sbom_report(app, first, planted, **{"trivy-operator.resource.namespace": other})
+        create("aquasecurity.github.io", "v1alpha1", other, "sbomreports", report(app, first, planted))
+        elsewhere = report(app, first, planted, **{"trivy-operator.resource.namespace": other})
         elsewhere["metadata"]["name"] = "replicaset-planted-app"
         create("aquasecurity.github.io", "v1alpha1", app, "sbomreports", elsewhere)
 
@@ -163,7 +135,7 @@ def test_each_release_keeps_the_components_its_report_listed(
         huge = copy.deepcopy(bom("1.4.0"))
         huge["components"] += [{"purl": f"pkg:maven/org.example/lib{i}@1.0"} for i in range(10_000)]
         huge["components"] += [{"purl": "pkg:%%%/bad@1"}, {"name": "no purl"}, {"purl": "pkg:maven/x/y"}]
-        create("aquasecurity.github.io", "v1alpha1", app, "sbomreports", sbom_report(app, cart, huge))
+        create("aquasecurity.github.io", "v1alpha1", app, "sbomreports", report(app, cart, huge))
 
         def kept(name: str, release: str) -> dict[str, Any] | None:
             entry = versions(custom_objects, app, name).get(release)
@@ -192,7 +164,7 @@ def test_each_release_keeps_the_components_its_report_listed(
             },
         )
         second = current_replicaset(apps, app, "checkout-api", "1.5.0")
-        create("aquasecurity.github.io", "v1alpha1", app, "sbomreports", sbom_report(app, second, bom("1.5.0")))
+        create("aquasecurity.github.io", "v1alpha1", app, "sbomreports", report(app, second, bom("1.5.0")))
         custom_objects.delete_namespaced_custom_object(
             "aquasecurity.github.io", "v1alpha1", app, "sbomreports", f"replicaset-{first.metadata.name}-app"
         )

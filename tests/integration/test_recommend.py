@@ -81,6 +81,7 @@ def test_rollout_of_the_leaky_version_gets_a_rollback_then_an_upgrade_with_the_a
             "action": "Rollback",
             "from_version": "3.1.2",
             "to_version": "3.0.10",
+            "component": "",  # nothing is known of what runs inside 3.1.2: no SBOM in this story
         }
     ]
 
