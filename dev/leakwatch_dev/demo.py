@@ -11,7 +11,13 @@ prints `kubectl get leakwatches`, the recommendation and the Events, and draws t
 the real series, and the chart's Grafana dashboard as one picture per row. Everything it started
 is stopped at the end, also on Ctrl-C or SIGTERM.
 
-`--node stand-in` runs the first stretch's scripted Jooby story on kwok instead (no root needed).
+On the real node each release's image carries the CycloneDX SBOM its Maven build wrote, and a
+trivy-operator stand-in (leakwatch_dev/trivy.py) reports it per ReplicaSet, so the recommendation
+also says which libraries changed between the flat release and the leaking one.
+
+`--node stand-in` runs the scripted Jooby story on kwok instead (no root needed), told as a real
+cluster tells it: the app versions are image tags (2025.06.1, 2025.07.3) and Jooby's version is
+found inside each from its SbomReport.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from leakwatch.sample.prometheus import PrometheusClient
 from leakwatch_dev import dashboard_pictures
 from leakwatch_dev.node import missing_requirements
 from leakwatch_dev.picture import PodSeries, draw
-from leakwatch_dev.story import APP, LocalStory, StoryConfig
+from leakwatch_dev.story import APP, JOOBY_APP_RELEASES, LocalStory, StoryConfig, netty_boms
 from leakwatch_dev.traces import Recording, pod_series, trace_document, write_trace
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,11 +63,12 @@ def stories(node: str) -> tuple[StoryConfig, tuple[str, str], str]:
     """The config, (flat, leaking) versions and the advisory file for each kind of node."""
     if node == "real":
         return (
-            StoryConfig.real_node(helm_chart=True),
+            StoryConfig.real_node(helm_chart=True, sboms=netty_boms()),
             ("1.4.0", "1.5.0"),
             "netty-post.leakadvisory.yaml",
         )
-    return StoryConfig(helm_chart=True, replicas=3), ("3.0.10", "3.1.2"), ""
+    flat, leaking = JOOBY_APP_RELEASES
+    return StoryConfig.jooby_app(helm_chart=True, replicas=3), (flat, leaking), ""
 
 
 def oom_kill_times(story: LocalStory) -> list[tuple[float, str]]:
@@ -127,7 +134,14 @@ def main(argv: list[str] | None = None) -> int:
         story.roll_to(leaking)
         say(started, f"rolled out {APP} {leaking}")
         try:
-            story.wait(lambda: story.recommendation().get("action") == "Upgrade", args.timeout, "a recommendation")
+            story.wait(
+                lambda: (
+                    story.recommendation().get("fromVersion") == leaking
+                    and story.recommendation().get("action") in ("Upgrade", "Rollback")
+                ),
+                args.timeout,
+                "a recommendation",
+            )
         except TimeoutError:
             say(started, "no recommendation in time; status was:\n" + story.dump())
             return 1

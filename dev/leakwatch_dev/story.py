@@ -65,6 +65,9 @@ def jooby_app_bom(jooby: str, netty: str) -> dict[str, Any]:
     }
 
 
+# checkout-api's app versions (image tags) -> (Jooby, Netty) inside: the flat release, the leaking one.
+JOOBY_APP_RELEASES = {"2025.06.1": ("3.0.10", "4.1.111.Final"), "2025.07.3": ("3.1.2", "4.1.115.Final")}
+
 NETTY_RELEASES = ("1.4.0", "1.5.0", "1.5.1")
 HTTP_PORT, METRICS_PORT = 18080, 19400  # hostNetwork: the pod binds these on 127.0.0.1
 # The JVM as bench/jvm_leak.py runs it: a fixed small heap, NMT on, and Netty's direct buffers
@@ -99,6 +102,21 @@ class StoryConfig:
     # version -> the CycloneDX SBOM of its image: with any, SbomReports are written for each active
     # ReplicaSet (leakwatch_dev.trivy, as trivy-operator would) and the operator reads them.
     sboms: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def jooby_app(cls, **overrides: Any) -> StoryConfig:
+        """The stand-in story as a real cluster tells it: app versions are image tags and Jooby is a
+        component inside each, known from the SbomReports written for their ReplicaSets."""
+        flat, leaking = JOOBY_APP_RELEASES
+        defaults: dict[str, Any] = {
+            "behaviours": {
+                flat: VersionBehaviour(base_mib=250, growth_mib_per_minute=0),
+                leaking: VersionBehaviour(base_mib=250, growth_mib_per_minute=100),
+            },
+            "backdate_seconds": {flat: 6 * 86400},
+            "sboms": {app: jooby_app_bom(*inside) for app, inside in JOOBY_APP_RELEASES.items()},
+        }
+        return cls(**{**defaults, **overrides})
 
     @classmethod
     def real_node(cls, **overrides: Any) -> StoryConfig:

@@ -15,25 +15,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from helpers import wait_for
 from leakwatch.api import GROUP, VERSION
-from leakwatch_dev.kubelet import VersionBehaviour
-from leakwatch_dev.story import LocalStory, StoryConfig, jooby_app_bom
+from leakwatch_dev.story import JOOBY_APP_RELEASES, LocalStory, StoryConfig
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 REPO = Path(__file__).resolve().parents[2]
-FLAT, LEAKING = "2025.06.1", "2025.07.3"
+FLAT, LEAKING = JOOBY_APP_RELEASES
 
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStory]:
-    cfg = StoryConfig(
-        behaviours={
-            FLAT: VersionBehaviour(base_mib=250, growth_mib_per_minute=0),
-            LEAKING: VersionBehaviour(base_mib=250, growth_mib_per_minute=100),
-        },
-        backdate_seconds={FLAT: 6 * 86400},
-        sboms={FLAT: jooby_app_bom("3.0.10", "4.1.111.Final"), LEAKING: jooby_app_bom("3.1.2", "4.1.115.Final")},
-    )
-    with LocalStory(tmp_path_factory.mktemp("story"), cfg) as local:
+    with LocalStory(tmp_path_factory.mktemp("story"), StoryConfig.jooby_app()) as local:
         advisory = yaml.safe_load((REPO / "examples" / "jooby-3453.leakadvisory.yaml").read_text())
         local.custom.create_cluster_custom_object(GROUP, VERSION, "leakadvisories", advisory)
         local.deploy(FLAT)
@@ -80,7 +71,9 @@ def test_the_advisory_is_matched_through_the_component_and_the_diff_is_in_status
         "io.netty:netty-buffer",
         "io.netty:netty-codec-http",
     }
-    assert f"{LEAKING} is covered by jooby#3453: Netty direct buffers leak on every POST (jooby#3453)" in rec["evidence"], rec
+    assert (
+        f"{LEAKING} is covered by jooby#3453: Netty direct buffers leak on every POST (jooby#3453)" in rec["evidence"]
+    ), rec
 
     events = wait_for(
         lambda: [e for e in story.events("LeakWatch") if e.reason == "RollbackRecommended"],
