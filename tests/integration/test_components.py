@@ -84,6 +84,12 @@ def versions(custom: client.CustomObjectsApi, namespace: str, name: str) -> dict
     return {v["version"]: v for v in ((obj.get("status") or {}).get("ledger") or {}).get("versions", [])}
 
 
+def condition(custom: client.CustomObjectsApi, namespace: str, name: str) -> dict[str, Any]:
+    obj = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "leakwatches", name)
+    found = [c for c in (obj.get("status") or {}).get("conditions", []) if c["type"] == "ComponentsResolved"]
+    return dict(found[0]) if found else {}
+
+
 def current_replicaset(apps: client.AppsV1Api, namespace: str, name: str, release: str) -> client.V1ReplicaSet:
     def found() -> client.V1ReplicaSet | None:
         for rs in apps.list_namespaced_replica_set(namespace, label_selector=f"app={name}").items:
@@ -172,6 +178,18 @@ def test_each_release_keeps_the_components_its_report_listed(
         assert "pkg:maven/io.netty/netty-codec-http@4.1.115.Final" in v150["components"]
         still = kept("checkout-api", "1.4.0")
         assert still is not None and "pkg:maven/io.netty/netty-codec-http@4.1.111.Final" in still["components"]
+        assert condition(custom_objects, app, "checkout-api")["reason"] == "ComponentsKnown"
+        assert condition(custom_objects, app, "cart")["reason"] == "ComponentsIncomplete"
+
+        # The reports go away altogether (trivy-operator uninstalled): said, and nothing lost.
+        client.ApiextensionsV1Api(api).delete_custom_resource_definition("sbomreports.aquasecurity.github.io")
+        gone = wait_for(
+            lambda: (c := condition(custom_objects, app, "checkout-api"))["reason"] == "ReportsUnavailable" and c,
+            timeout=60,
+            what="ComponentsResolved to say the reports cannot be read",
+        )
+        assert gone["status"] == "False" and "404" in gone["message"], gone
+        assert kept("checkout-api", "1.5.0") is not None and kept("checkout-api", "1.4.0") is not None
     finally:
         operator.stop()
     assert "Traceback" not in operator.text(), operator.text()[-3000:]

@@ -10,7 +10,9 @@ from helpers import JOOBY_ADVISORY
 from leakwatch.core.components import (
     MAX_COMPONENTS,
     Component,
+    VersionComponents,
     component_diff,
+    components_condition,
     covered,
     from_purl,
     pod_components,
@@ -206,3 +208,22 @@ def test_reports_that_are_not_about_this_namespace_or_not_reports_are_not_believ
     broken["report"] = {"components": "not a BOM"}
     found = image_components(broken, "shop")
     assert found is not None and not found.reading.components  # read as empty: the version keeps what it had
+
+
+def test_components_resolved_says_what_is_missing_and_why() -> None:
+    known = components_condition([VersionComponents("2025.07.3", 20)], None)
+    assert (known.status, known.reason, known.message) == (
+        "True",
+        "ComponentsKnown",
+        "components known for 2025.07.3 (20)",
+    )
+    missing = components_condition([VersionComponents("2025.07.3", 20), VersionComponents("2025.07.4", 0)], None)
+    assert (missing.status, missing.reason) == ("False", "NoComponents")
+    assert "2025.07.4" in missing.message and "app version alone" in missing.message
+    partial = components_condition(
+        [VersionComponents("2025.07.3", 512, "9488 components beyond the 512 kept were dropped")], None
+    )
+    assert (partial.status, partial.reason) == ("True", "ComponentsIncomplete")
+    away = components_condition([VersionComponents("2025.07.3", 20)], "cannot list SbomReports in shop: 403 Forbidden")
+    assert (away.status, away.reason) == ("False", "ReportsUnavailable")
+    assert away.message.startswith("cannot list SbomReports in shop: 403 Forbidden; each version keeps")

@@ -19,6 +19,7 @@ from packageurl import PackageURL
 
 from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.api.leakwatch import MAX_COMPONENTS_PER_VERSION
+from leakwatch.core.conditions import ConditionUpdate
 from leakwatch.core.pods import PodInfo
 from leakwatch.core.versions import AdvisoryMatch, matches
 
@@ -168,6 +169,48 @@ def pod_components(
     return ComponentReading(
         kept, sum(r.unreadable for r in found), sum(r.dropped for r in found) + len(union) - len(kept)
     )
+
+
+COMPONENTS_RESOLVED = "ComponentsResolved"
+
+
+@dataclass(frozen=True)
+class VersionComponents:
+    """What is known of one running app version's components, for the condition."""
+
+    version: str
+    count: int
+    problem: str = ""
+
+
+def components_condition(running: Iterable[VersionComponents], unavailable: str | None) -> ConditionUpdate:
+    """ComponentsResolved: whether each running app version's components are known, and if not, why.
+    A version without them is still judged, by its app version alone."""
+    versions = sorted(running, key=lambda v: v.version)
+    if unavailable:
+        return ConditionUpdate(
+            COMPONENTS_RESOLVED,
+            "False",
+            "ReportsUnavailable",
+            f"{unavailable}; each version keeps the components read before, or is judged by its app version alone",
+        )
+    missing = [v.version for v in versions if not v.count]
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        return ConditionUpdate(
+            COMPONENTS_RESOLVED,
+            "False",
+            "NoComponents",
+            f"no SbomReport or {COMPONENTS_ANNOTATION} annotation describes {', '.join(missing[:3])}{more}: "
+            "judged by the app version alone",
+        )
+    partial = [v for v in versions if v.problem]
+    if partial:
+        return ConditionUpdate(
+            COMPONENTS_RESOLVED, "True", "ComponentsIncomplete", f"{partial[0].version}: {partial[0].problem}"
+        )
+    known = ", ".join(f"{v.version} ({v.count})" for v in versions[:5])
+    return ConditionUpdate(COMPONENTS_RESOLVED, "True", "ComponentsKnown", f"components known for {known}")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ from leakwatch.core.components import (
     COMPONENTS_ANNOTATION,
     ComponentReading,
     ImageComponents,
+    VersionComponents,
+    components_condition,
     pod_components,
     read_annotation,
 )
@@ -292,12 +294,19 @@ class Accountant:
         with self._lock:
             return auto_actor((w.claim() for w in self.store.watching(namespace)), workload)
 
-    def record_components(self, namespace: str, reports: Sequence[ImageComponents]) -> None:
-        """Keep, for each version running in `namespace`, the components its SbomReports list."""
+    def record_components(self, namespace: str, reports: Sequence[ImageComponents] | str) -> None:
+        """Keep, for each version running in `namespace`, the components its SbomReports list; or,
+        given why they could not be read, say so and keep what was read before."""
         with self._lock:
             pods = self.store.pods(namespace)
             for watched in self.store.watching(namespace):
                 if watched.spec is None:
+                    continue
+                unavailable = reports if isinstance(reports, str) else None
+                if (watched.components_read, watched.components_unavailable) != (True, unavailable):
+                    watched.components_read, watched.components_unavailable = True, unavailable
+                    self._publish(watched)
+                if isinstance(reports, str):
                     continue
                 readings: dict[str, ComponentReading] = {}
                 for uid, record in watched.ledger.pods.items():
@@ -417,8 +426,25 @@ class Accountant:
         if watched.spec is not None:
             self._set_conditions(
                 watched,
-                [versions_condition(watched.version_notes.values()), overlap_condition(watched.name, watched.overlap)],
+                [
+                    versions_condition(watched.version_notes.values()),
+                    overlap_condition(watched.name, watched.overlap),
+                    *self._components_condition(watched),
+                ],
             )
+
+    def _components_condition(self, watched: Watched) -> list[ConditionUpdate]:
+        """ComponentsResolved, once components are read for it (SbomReports) or found (annotation)."""
+        versions = watched.ledger.versions
+        running = {p.version for p in watched.ledger.pods.values()}
+        if not watched.components_read and not any(versions[v].components for v in running if v in versions):
+            return []
+        known = [
+            VersionComponents(v, len(versions[v].components), versions[v].components_problem)
+            for v in sorted(running)
+            if v in versions
+        ]
+        return [components_condition(known, watched.components_unavailable)]
 
     def _announce(self, watched: Watched, kill: OOMKill) -> None:
         with self._lock:

@@ -82,6 +82,7 @@ class Analyser:
             except ComponentsUnavailable as err:
                 metrics.ANALYSIS_ERRORS.labels(reason="ComponentsUnavailable").inc()
                 log.warning("%s", err)
+                self.accountant.record_components(namespace, str(err))
                 continue
             self.accountant.record_components(namespace, reports)
 

@@ -49,6 +49,9 @@ class Watched:
     last_action: AutoAction | None = None
     created_at: datetime | None = None  # pods that ran before it bring history, not new OOMKills
     overlap: Overlap = field(default_factory=Overlap)  # other LeakWatches selecting its pods
+    # Components: whether a source was read for it (SbomReports enabled), and why it could not be.
+    components_read: bool = False
+    components_unavailable: str | None = None
     # Whether this replica may write for it: status, Events, metrics, Auto actions. With kopf
     # peering only while its ownership daemon runs; a paused replica keeps counting in memory
     # and writes nothing.
