@@ -135,9 +135,10 @@ OOM_KILLS = increase_by(BY_VERSION, versioned("leakwatch_oom_kills_total"), "$__
 OOM_KILLS_IN_RANGE = f"round({increase_by(BY_VERSION, versioned('leakwatch_oom_kills_total'), '$__range')})"
 OOM_KILLS_IN_WINDOW = f"max by ({BY_VERSION}) ({versioned('leakwatch_oom_kills_in_window')})"
 RECOMMENDATIONS = (
-    "max by (namespace, leakwatch, workload, action, from_version, to_version) "
+    "max by (namespace, leakwatch, workload, action, from_version, to_version, component) "
     f"({versioned('leakwatch_recommendation_info')}) == 1"
 )
+FRAMEWORKS = f"max by ({BY_VERSION}, framework) ({versioned('leakwatch_version_framework_info')}) == 1"
 UP = operator("up")
 LEAKWATCHES = f"sum by (ready) ({deduplicated(operator('leakwatch_leakwatches'))})"
 LAST_ANALYSIS = f"leakwatch_last_successful_analysis_timestamp_seconds{{{PER_LEAKWATCH}}}"
@@ -374,10 +375,40 @@ def recommendation_panels() -> list[cogbuilder.Builder[dashboard_models.Panel]]:
             ],
         )
         .no_value("No recommendation")
-        .span(24)
+        .span(16)
         .height(6)
     )
-    return [recommendations]
+    framework_columns = {
+        "namespace": "Namespace",
+        "workload": "Workload",
+        "version": "App version",
+        "framework": "Framework inside",
+    }
+    frameworks = (
+        table.Panel()
+        .title("Framework inside each app version")
+        .description(
+            "spec.version.framework's package and version inside each app version, from its SBOM "
+            "(trivy-operator's SbomReport or the leakwatch.io/components annotation; "
+            "leakwatch_version_framework_info)."
+        )
+        .datasource(DATASOURCE)
+        .with_target(query(FRAMEWORKS, instant=True, table_format=True))
+        .with_transformation(
+            dashboard_models.DataTransformerConfig(
+                id_val="organize",
+                options={
+                    "excludeByName": {"Time": True, "Value": True},
+                    "indexByName": {name: index for index, name in enumerate(framework_columns)},
+                    "renameByName": framework_columns,
+                },
+            )
+        )
+        .no_value("No SBOM read")
+        .span(8)
+        .height(6)
+    )
+    return [recommendations, frameworks]
 
 
 def operator_panels() -> list[cogbuilder.Builder[dashboard_models.Panel]]:

@@ -87,6 +87,16 @@ def test_the_advisory_is_matched_through_the_component_and_the_diff_is_in_status
         if s.name == "leakwatch_recommendation_info" and s.value == 1
     ]
     assert [i["component"] for i in info] == ["io.jooby:jooby-netty 3.1.2"]
+    # Each app version's row, and a metric, name the framework found inside it.
+    rows = {v["version"]: v.get("framework") for v in story.status()["versions"]}
+    assert rows == {FLAT: "io.jooby:jooby-netty 3.0.10", LEAKING: "io.jooby:jooby-netty 3.1.2"}
+    inside = {
+        s.labels["version"]: s.labels["framework"]
+        for family in text_string_to_metric_families(story.operator.get("/metrics"))
+        for s in family.samples
+        if s.name == "leakwatch_version_framework_info"
+    }
+    assert inside == rows
 
     # trivy-operator deletes the report of the inactive ReplicaSet; LeakWatch kept the flat version's set.
     wait_for(

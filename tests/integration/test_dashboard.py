@@ -28,6 +28,7 @@ from prometheus_client.samples import Sample
 
 from helpers import OperatorProcess, wait_for
 from leakwatch.api import GROUP, VERSION
+from leakwatch.core.components import COMPONENTS_ANNOTATION
 from leakwatch_dev import grafana
 from leakwatch_dev.cluster import ControlPlane, binary_dirs, find_binary
 from leakwatch_dev.kubelet import CUSTOM_STATUS, FakeKubelet, VersionBehaviour, fake_node
@@ -64,7 +65,15 @@ def deployment(version: str) -> Doc:
             "replicas": 2,
             "selector": {"matchLabels": {"app": APP}},
             "template": {
-                "metadata": {"labels": {"app": APP}, "annotations": CUSTOM_STATUS},
+                "metadata": {
+                    "labels": {"app": APP},
+                    # What the app's pipeline stamps: the components inside this version (here, the
+                    # version is Jooby's, as in the first stretch's story).
+                    "annotations": {
+                        **CUSTOM_STATUS,
+                        COMPONENTS_ANNOTATION: f"pkg:maven/io.jooby/jooby-netty@{version}",
+                    },
+                },
                 "spec": {"containers": [container]},
             },
         },
@@ -251,6 +260,9 @@ def test_every_panel_query_returns_data(resolved: grafana.View, board: Doc) -> N
         "from_version": "3.1.2",
         "to_version": "3.0.10",
     }
+    assert recommendation.labels["component"] == "io.jooby:jooby-netty 3.1.2"
+    inside = {s.labels["version"]: s.labels["framework"] for s in found["Framework inside each app version/A"]}
+    assert inside == {"3.0.10": "io.jooby:jooby-netty 3.0.10", "3.1.2": "io.jooby:jooby-netty 3.1.2"}
     assert peak("Operator up/A") == 1
     assert labels("Analysis errors by reason/A", "reason") == {"PrometheusUnavailable"}
     assert peak("Analysis errors by reason/A") >= 1

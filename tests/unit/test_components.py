@@ -14,6 +14,7 @@ from leakwatch.core.components import (
     component_diff,
     components_condition,
     covered,
+    framework_in,
     from_purl,
     pod_components,
     read_annotation,
@@ -227,3 +228,12 @@ def test_components_resolved_says_what_is_missing_and_why() -> None:
     away = components_condition([VersionComponents("2025.07.3", 20)], "cannot list SbomReports in shop: 403 Forbidden")
     assert (away.status, away.reason) == ("False", "ReportsUnavailable")
     assert away.message.startswith("cannot list SbomReports in shop: 403 Forbidden; each version keeps")
+
+
+def test_the_framework_inside_an_app_version_is_named_with_every_version_of_it() -> None:
+    inside = read_purls(["pkg:maven/io.jooby/jooby-netty@3.1.2", "pkg:maven/io.netty/netty-buffer@4.1.115.Final"])
+    assert framework_in(inside.components, "io.jooby:jooby-netty") == "io.jooby:jooby-netty 3.1.2"
+    assert framework_in(inside.components, "io.jooby:jooby") is None
+    assert framework_in(inside.components, None) is None
+    two = read_purls(["pkg:maven/io.jooby/jooby-netty@3.1.2", "pkg:maven/io.jooby/jooby-netty@3.0.10"])
+    assert framework_in(two.components, "io.jooby:jooby-netty") == "io.jooby:jooby-netty 3.0.10, 3.1.2"

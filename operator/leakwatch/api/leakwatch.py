@@ -337,6 +337,12 @@ class VersionStats(ApiModel):
     )
     verdict: Verdict = Field(default="InsufficientData")
     confidence: float = Field(default=0.0, ge=0, le=1)
+    framework: str | None = Field(
+        default=None,
+        max_length=768,
+        description="spec.version.framework's package and its version inside this app version, from its SBOM "
+        "(e.g. io.jooby:jooby-netty 3.1.2).",
+    )
     first_seen: str | None = Field(default=None, description="RFC 3339.")
     last_seen: str | None = Field(default=None, description="RFC 3339.")
 

@@ -171,6 +171,12 @@ def pod_components(
     )
 
 
+def framework_in(components: Iterable[Component], package: str | None) -> str | None:
+    """`package` with its version(s) inside an app version, as a status row and a metric name it."""
+    versions = sorted({c.version for c in components if package and c.package == package})
+    return f"{package} {', '.join(versions)}" if versions else None
+
+
 COMPONENTS_RESOLVED = "ComponentsResolved"
 
 

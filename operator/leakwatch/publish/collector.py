@@ -12,6 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from leakwatch.api.terms import VERDICTS
+from leakwatch.core.components import framework_in
 from leakwatch.core.state import LeakWatchState
 
 VERSION_LABELS = ["namespace", "leakwatch", "workload", "version"]
@@ -57,6 +58,11 @@ class LeakWatchCollector(Collector):
             "Unix time of the last analysis that completed.",
             labels=["namespace", "leakwatch"],
         )
+        framework = GaugeMetricFamily(
+            "leakwatch_version_framework_info",
+            "1 for each app version whose spec.version.framework component is known from its SBOM.",
+            labels=[*VERSION_LABELS, "framework"],
+        )
         recommendation = GaugeMetricFamily(
             "leakwatch_recommendation_info",
             "1 for each LeakWatch's current recommendation.",
@@ -71,9 +77,13 @@ class LeakWatchCollector(Collector):
                 kills.add_metric(labels, count)
                 kills_in_window.add_metric(labels, in_window.get((workload, container, version), 0))
             running = state.running_versions()
+            package = state.spec.version.framework if state.spec is not None else None
             for version, record in sorted(ledger.versions.items()):
                 labels = [ns, name, record.workload or name, version]
                 pod_seconds.add_metric(labels, ledger.pod_seconds(version, now))
+                inside = framework_in(record.components, package)
+                if inside is not None:
+                    framework.add_metric([*labels, inside], 1.0)
                 found = state.verdicts.get(version)
                 # A version that no longer runs keeps its verdict in status and its past in
                 # Prometheus; exported on, it would hold its alerts firing after the fix.
@@ -101,4 +111,14 @@ class LeakWatchCollector(Collector):
                 )
             if state.last_analysis is not None:
                 last_success.add_metric([ns, name], state.last_analysis.timestamp())
-        yield from (kills, kills_in_window, pod_seconds, growth, time_to_oom, verdict, recommendation, last_success)
+        yield from (
+            kills,
+            kills_in_window,
+            pod_seconds,
+            growth,
+            time_to_oom,
+            verdict,
+            framework,
+            recommendation,
+            last_success,
+        )

@@ -23,6 +23,7 @@ from leakwatch.api import GROUP, VERSION
 from leakwatch.api.common import Condition
 from leakwatch.api.leakwatch import LeakWatchStatus, VersionStats
 from leakwatch.api.leakwatch import Ledger as LedgerStatus
+from leakwatch.core.components import framework_in
 from leakwatch.core.conditions import rfc3339
 from leakwatch.core.state import LeakWatchState
 
@@ -84,6 +85,7 @@ def render_status(state: LeakWatchState, now: datetime) -> LeakWatchStatus:
 def version_rows(state: LeakWatchState, now: datetime) -> list[VersionStats]:
     """One row per version, in the order they were rolled out (first seen)."""
     ledger, rows = state.ledger, []
+    framework = state.spec.version.framework if state.spec is not None else None
     for record in sorted(ledger.versions.values(), key=lambda r: (r.first_seen, r.version)):
         kills, inferred = ledger.oom_kills(record.version)
         verdict = state.verdicts.get(record.version)
@@ -104,6 +106,7 @@ def version_rows(state: LeakWatchState, now: datetime) -> list[VersionStats]:
                 growth_bytes_per_second=None if growth is None else round(growth, 3),
                 time_to_oom_seconds=None if time_to_oom is None else round(time_to_oom, 1),
                 evidence=list(verdict.evidence) if verdict else [],
+                framework=framework_in(record.components, framework),
             )
         )
     return rows
