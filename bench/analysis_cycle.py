@@ -14,12 +14,14 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from leakwatch.api.leakwatch import LeakWatchSpec
+from leakwatch.core.analysis import FloatArray
 from leakwatch.core.assess import LabelledSeries, assess
 from leakwatch.core.oom import Ledger
 from leakwatch.core.pods import ContainerSpec, ContainerState, PodInfo
@@ -28,6 +30,33 @@ from leakwatch.sample.prometheus import PrometheusClient
 from leakwatch_dev.prometheus import PrometheusServer
 
 MiB = 2**20
+
+
+def pod_version(i: int) -> str:
+    """The version pod `i` of `memory_history` runs: odd pods 3.1.2 (the leaky one), even 3.0.10."""
+    return "3.1.2" if i % 2 else "3.0.10"
+
+
+def history_times(end: float, days: float) -> FloatArray:
+    """One sample a minute over the `days` before `end`."""
+    return np.arange(end - days * 86400, end, 60.0)
+
+
+def memory_history(namespace: str, pods: Sequence[str], t: FloatArray) -> str:
+    """cAdvisor's working set of container `app` of each pod at times `t`, as OpenMetrics text for
+    `PrometheusServer.backfill`: 300 MiB with a 15-minute sawtooth and noise, and one pod in ten
+    (all of version 3.1.2, see `pod_version`) leaks 5 MiB/h. The same pods give the same numbers."""
+    rng = np.random.default_rng(7)
+    lines = ["# TYPE container_memory_working_set_bytes gauge"]
+    for i, pod in enumerate(pods):
+        leak = 5 * MiB if i % 10 == 1 else 0.0
+        values = 300 * MiB + leak * (t - t[0]) / 3600 + 30 * MiB * ((t % 900) / 900) + rng.normal(0, MiB, t.size)
+        labels = f'namespace="{namespace}",pod="{pod}",container="app"'
+        lines.extend(
+            f"container_memory_working_set_bytes{{{labels}}} {v:.0f} {ts:.0f}" for ts, v in zip(t, values, strict=True)
+        )
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
@@ -39,18 +68,10 @@ def main() -> int:
 
     now = datetime.now(UTC).replace(microsecond=0)
     end = now.timestamp()
-    t = np.arange(end - args.days * 86400, end, 60.0)
-    rng = np.random.default_rng(7)
+    t = history_times(end, args.days)
     pods = [f"checkout-api-5d8f9-{i:05d}" for i in range(args.pods)]
     ledger = Ledger()
-    lines = ["# TYPE container_memory_working_set_bytes gauge"]
     for i, pod in enumerate(pods):
-        leak = 5 * MiB if i % 10 == 1 else 0.0  # one pod in ten (all of version 3.1.2) leaks 5 MiB/h
-        values = 300 * MiB + leak * (t - t[0]) / 3600 + 30 * MiB * ((t % 900) / 900) + rng.normal(0, MiB, t.size)
-        labels = f'namespace="shop",pod="{pod}",container="app"'
-        lines.extend(
-            f"container_memory_working_set_bytes{{{labels}}} {v:.0f} {ts:.0f}" for ts, v in zip(t, values, strict=True)
-        )
         info = PodInfo(
             "shop",
             pod,
@@ -59,15 +80,15 @@ def main() -> int:
             statuses=(ContainerState("app"),),
             started_at=datetime.fromtimestamp(t[0], UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
-        ledger.observe(info, version="3.1.2" if i % 2 else "3.0.10", workload="checkout-api", containers=[], now=now)
-    lines.append("# EOF")
+        ledger.observe(info, version=pod_version(i), workload="checkout-api", containers=[], now=now)
+    history = memory_history("shop", pods, t)
     spec = LeakWatchSpec.model_validate(
         {"selector": {"matchLabels": {"app": "checkout-api"}}, "memory": {"window": f"{int(args.days)}d", "step": "1m"}}
     )
     with tempfile.TemporaryDirectory() as tmp:
         server = PrometheusServer(Path(tmp))
         started = time.perf_counter()
-        server.backfill("\n".join(lines) + "\n")
+        server.backfill(history)
         backfill_s = time.perf_counter() - started
         with server:
             client = PrometheusClient(server.url, timeout_seconds=120)
