@@ -7,9 +7,11 @@ restarted mid-way to show that the ledger kept in the cluster neither loses nor 
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from helpers import OperatorProcess, deployment_pod, kubelet_status, wait_for
 from leakwatch.api import GROUP, VERSION
+from leakwatch.api.leakwatch import MAX_STORED_PODS
 from leakwatch_dev.cluster import ControlPlane
 
 pytestmark = pytest.mark.cluster
@@ -386,3 +389,54 @@ def test_oomkill_events_are_budgeted_per_leakwatch(scenario: Scenario) -> None:
     wait_for(lambda: held_back() == 20, timeout=90, what=f"summaries of 20 held-back kills, have {held_back()}")
     assert len(scenario.events("ReplicaSet")) == 10
     assert len([e for e in scenario.events("LeakWatch") if "not announced" not in e.message]) == 10
+
+
+def test_more_pods_than_the_status_holds_are_counted_exactly_across_restarts(
+    core_v1: client.CoreV1Api, custom_objects: client.CustomObjectsApi, oom_operator: OperatorProcess
+) -> None:
+    """One LeakWatch over MAX_STORED_PODS + 40 pods: the status keeps 2,000 of them (those with
+    OOMKills first), the API server takes it, and a condition says what the rest cost. Pods left
+    out and pods kept are OOMKilled while the operator is down: after the restart each kill is
+    counted once, and another restart changes nothing, pod counts included."""
+    scenario = Scenario(core_v1, custom_objects, oom_operator)
+    names = [f"p{n:04}" for n in range(MAX_STORED_PODS + 40)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda name: scenario.pod(name, "3.1.2"), names))
+        list(pool.map(lambda name: scenario.kubelet(name, restarts=0), names))
+    try:
+        for name in names[:3]:
+            scenario.kubelet(name, restarts=1, last_oom_at=rfc3339_ago(seconds=30))
+        scenario.wait_kills({"3.1.2": (3, 0)})
+
+        def complete() -> dict[str, Any] | None:
+            found = {c["type"]: c for c in scenario.status().get("conditions", [])}.get("LedgerComplete")
+            return found if found and found["status"] == "False" else None
+
+        condition = wait_for(complete, timeout=60, what="the LedgerComplete condition")
+        assert condition["reason"] == "TooManyPods" and f"{len(names):,} live pods" in condition["message"]
+        stored_object = custom_objects.get_namespaced_custom_object(
+            GROUP, VERSION, WATCHED, "leakwatches", scenario.name
+        )
+        ledger = stored_object["status"]["ledger"]
+        assert len(ledger["pods"]) == MAX_STORED_PODS and ledger["unstoredPods"] == 40
+        assert len(json.dumps(stored_object)) < 1024 * 1024
+        stored = {p["name"].removeprefix(f"{scenario.app}-") for p in ledger["pods"]}
+        assert set(names[:3]) <= stored
+        left_out = sorted(set(names) - stored)[:5]
+        kept_quiet = sorted(stored - set(names[:3]))[:5]
+
+        scenario.operator.kill()
+        for name in names[:3]:  # the kubelet says again what was counted
+            scenario.kubelet(name, restarts=1, last_oom_at=rfc3339_ago(seconds=30))
+        for name in left_out + kept_quiet:
+            scenario.kubelet(name, restarts=1, last_oom_at=rfc3339_ago(seconds=1))
+        scenario.operator.start()
+        scenario.wait_kills({"3.1.2": (13, 0)})
+
+        scenario.operator.kill()
+        scenario.operator.start()
+        scenario.pod("marker", "3.1.2")
+        wait_for(lambda: scenario.rows()["3.1.2"]["pods"] == len(names) + 1, what="the marker pod")
+        assert scenario.kills() == {"3.1.2": (13, 0)}
+    finally:
+        core_v1.delete_collection_namespaced_pod(WATCHED, label_selector=f"app={scenario.app}", grace_period_seconds=0)

@@ -276,3 +276,30 @@ def test_components_stamped_on_a_pod_are_kept_with_its_version_in_status(
     accountant.on_pod(stamped)  # the same set again is no news
     assert accountant.flush()
     assert journal.entries == []
+
+
+def test_a_leakwatch_over_more_pods_than_its_status_holds_says_so_and_what_it_costs(
+    accountant: Accountant, journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("leakwatch.core.oom.MAX_STORED_PODS", 3)
+    for name in "abcd":
+        accountant.on_pod(pod(name))
+    assert accountant.flush()
+    written = journal.patched[-1]
+    condition = {c["type"]: c for c in written["conditions"]}["LedgerComplete"]
+    assert (condition["status"], condition["reason"]) == ("False", "TooManyPods")
+    assert "4 live pods" in condition["message"] and "the other 1 " in condition["message"]
+    assert len(written["ledger"]["pods"]) == 3 and written["ledger"]["unstoredPods"] == 1
+    accountant.on_pod(replace(pod("d"), deleted=True))
+    accountant.on_synced("shop", {"uid-a", "uid-b", "uid-c"})
+    assert accountant.flush()
+    written = journal.patched[-1]
+    condition = {c["type"]: c for c in written["conditions"]}["LedgerComplete"]
+    assert (condition["status"], condition["reason"]) == ("True", "AllPodsStored")
+    assert "unstoredPods" not in written["ledger"] and "unstoredBefore" not in written["ledger"]
+
+
+def test_a_leakwatch_within_the_limit_has_no_ledger_condition(accountant: Accountant, journal: Journal) -> None:
+    accountant.on_pod(pod("a"))
+    assert accountant.flush()
+    assert "LedgerComplete" not in {c["type"] for c in journal.patched[-1]["conditions"]}

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from leakwatch.core.oom import (
+    MAX_STORED_PODS,
     MAX_VERSIONS,
     OOM_WINDOW_BUCKETS,
     REMEMBERED_PAST_PODS,
     ContainerRecord,
     Ledger,
     account_container,
+    ledger_condition,
 )
 from leakwatch.core.pods import ContainerState, OwnerRef, PodInfo, Termination
 from leakwatch.core.state import LeakWatchState
@@ -282,3 +287,92 @@ def test_gone_pods_are_remembered_for_the_retention_and_at_most_the_newest_few()
     assert len(ledger.past) == REMEMBERED_PAST_PODS
     assert ledger.past[-1].name == f"checkout-api-5d8f9-p{2 + REMEMBERED_PAST_PODS + 10}"
     assert ledger.versions["1.0.0"].pods == 3 + REMEMBERED_PAST_PODS + 10  # every pod still counted
+
+
+def stamp_at(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_ten_thousand_live_pods_keep_the_status_inside_etcds_limit() -> None:
+    """A LeakWatch over 10,000 live pods, 300 of them OOMKilled: the status keeps 2,000 records,
+    those that were OOMKilled first, and stays far below etcd's 1.5 MiB object limit."""
+    ledger, now = Ledger(), T0 + timedelta(days=2)
+    for n in range(10_000):
+        started = T0 + timedelta(seconds=10 * n)
+        last = oom(stamp_at(started + timedelta(hours=1))) if n % 33 == 0 else None
+        p = pod(f"p{n:05}", "3.1.2", 1 if last else 0, last, started=stamp_at(started))
+        ledger.observe(p, version="3.1.2", workload="checkout-api", containers=[], now=now)
+    state = LeakWatchState("shop", "checkout-api", "lw-uid", 1, None, ledger, ())
+    status = render_status(state, now)
+    assert status.ledger is not None and len(status.ledger.pods) == MAX_STORED_PODS
+    assert status.ledger.unstored_pods == 10_000 - MAX_STORED_PODS
+    stored = {p.uid for p in status.ledger.pods}
+    assert {f"p{n:05}" for n in range(0, 10_000, 33)} <= stored  # every pod with an OOMKill counted
+    assert "p09999" in stored and "p00001" not in stored  # then the newest
+    size = len(json.dumps(status.model_dump(mode="json", by_alias=True, exclude_unset=True)))
+    assert size < 1024 * 1024, f"{size:,} bytes"
+    assert ledger_condition(ledger).status == "False" and "8,000" in ledger_condition(ledger).message
+
+
+def test_an_operator_restart_over_the_pod_limit_counts_no_oomkill_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight OOMKilled pods, five stored: after a restart the three left out are seen again with the
+    same OOMKill showing, which is not counted again, and their next OOMKill is counted once."""
+    monkeypatch.setattr("leakwatch.core.oom.MAX_STORED_PODS", 5)
+    ledger, now = Ledger(), T0 + timedelta(hours=3)
+    first = {n: oom(stamp_at(T0 + timedelta(hours=1, minutes=n))) for n in range(8)}
+    for n, kill in first.items():
+        ledger.observe(pod(f"p{n}", "3.1.2", 1, kill), version="3.1.2", workload="w", containers=[], now=now)
+    assert ledger.oom_kills("3.1.2") == (8, 0)
+    stored = ledger.to_status()
+    assert len(stored["pods"]) == 5 and stored["unstoredPods"] == 3
+    assert stored["unstoredBefore"] == "2026-01-01T01:07:01Z"  # after the last OOMKill of those left out
+
+    restored = Ledger.from_status(json.loads(json.dumps(stored)))
+    for n, kill in first.items():  # the re-list after the restart: nothing new
+        assert (
+            restored.observe(pod(f"p{n}", "3.1.2", 1, kill), version="3.1.2", workload="w", containers=[], now=now)
+            == []
+        )
+    assert restored.oom_kills("3.1.2") == (8, 0)
+    assert restored.versions["3.1.2"].pods == 8  # the pods left out were counted when first seen
+    later = now + timedelta(hours=1)
+    for n in range(8):
+        kill = oom(stamp_at(later - timedelta(minutes=n)))
+        kills = restored.observe(
+            pod(f"p{n}", "3.1.2", 2, kill), version="3.1.2", workload="w", containers=[], now=later
+        )
+        assert [(k.inferred, k.count) for k in kills] == [(False, 1)]
+    assert restored.oom_kills("3.1.2") == (16, 0)
+
+
+def test_the_time_before_which_pods_were_left_out_is_kept_until_every_pod_is_seen_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A status written before the re-list finished still says which pods may be missing; once every
+    live pod is seen again, and all fit, it says nothing."""
+    monkeypatch.setattr("leakwatch.core.oom.MAX_STORED_PODS", 2)
+    ledger, now = Ledger(), T0 + timedelta(hours=1)
+    for n in range(3):
+        ledger.observe(pod(f"p{n}", "1", 0), version="1", workload="w", containers=[], now=now)
+    restored = Ledger.from_status(ledger.to_status())
+    assert restored.unstored_before == "2026-01-01T00:00:01Z"  # a second after the start of the one left out
+    restored.forget("p1", now)  # deleted: the status now holds every pod it knows of
+    assert restored.to_status()["unstoredBefore"] == "2026-01-01T00:00:01Z"
+    assert "unstoredPods" not in restored.to_status()
+    assert restored.relisted() and not restored.relisted()
+    assert "unstoredBefore" not in restored.to_status()
+    assert ledger_condition(restored).status == "True"
+
+
+def test_a_new_pod_after_a_restart_over_the_limit_keeps_its_whole_history() -> None:
+    """Only pods that started before the pods left out can be one of them: a pod started later is new."""
+    ledger = Ledger(unstored_before="2026-01-01T00:30:00Z")
+    kills = ledger.observe(
+        pod("new", "1", 3, oom("2026-01-01T02:00:00Z"), started="2026-01-01T01:00:00Z"),
+        version="1",
+        workload="w",
+        containers=[],
+        now=T0 + timedelta(hours=3),
+    )
+    assert [(k.inferred, k.count) for k in kills] == [(False, 1), (True, 2)]
+    assert ledger.versions["1"].pods == 1

@@ -386,6 +386,10 @@ class LedgerContainer(ApiModel):
     )
 
 
+# Live pods whose OOMKill accounting one status keeps (core/oom.py says why this many).
+MAX_STORED_PODS = 2000
+
+
 class LedgerPod(ApiModel):
     uid: str = Field(max_length=64)
     name: str = Field(max_length=253)
@@ -459,7 +463,21 @@ class Ledger(ApiModel):
     """What LeakWatch has counted, kept in the cluster so an operator restart neither loses nor
     double-counts an OOMKill. Written by the operator only."""
 
-    pods: list[LedgerPod] = Field(default_factory=list)
+    pods: list[LedgerPod] = Field(
+        default_factory=list,
+        max_length=MAX_STORED_PODS,
+        description=f"Live pods' accounting, {MAX_STORED_PODS:,} pods at most: those with restarts or OOMKills first.",
+    )
+    unstored_pods: int | None = Field(
+        default=None, ge=0, description="Live pods left out of `pods`: a LeakWatch selecting too many."
+    )
+    unstored_before: str | None = Field(
+        default=None,
+        description=(
+            "RFC 3339. After an operator restart, a pod missing from `pods` that started before this is taken "
+            "with its history up to then as already counted: no OOMKill is counted twice."
+        ),
+    )
     versions: list[LedgerVersion] = Field(
         default_factory=list, max_length=64, description="The 64 most recently seen versions at most."
     )

@@ -16,14 +16,16 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from leakwatch.api.leakwatch import MAX_STORED_PODS
 from leakwatch.core.components import Component, ComponentReading, read_purls
-from leakwatch.core.conditions import rfc3339
+from leakwatch.core.conditions import ConditionUpdate, rfc3339
 from leakwatch.core.pods import ContainerState, PodInfo
 
 OOM_KILLED = "OOMKilled"
+LEDGER_COMPLETE = "LedgerComplete"
 REMEMBERED_FINISH_TIMES = 8  # enough to recognise any replay; older ones are below the restart count
 REMEMBERED_PAST_PODS = 256  # gone pods whose memory series may still be in the analysis window
 OOM_WINDOW_BUCKETS = 256  # per (workload, container, version): the resolution of oom.window counts
@@ -32,6 +34,10 @@ MIN_BUCKET_SECONDS = 60
 # pipeline that deploys each commit would otherwise grow the status past etcd's object size limit.
 # The oldest that no longer run go first; their OOMKills stay in the all-time total.
 MAX_VERSIONS = 64
+# Live pods whose records the status keeps (MAX_STORED_PODS). A record is about 270 bytes, so
+# 2,000 of them take about 550 KB, leaving room in etcd's 1.5 MiB object limit for the rest of the
+# status (the component sets alone can take 290 KB). Pods beyond it are left out of the status,
+# not out of the ledger: see `Ledger.unstored_before` for what that costs after an operator restart.
 # Versions whose component sets are kept (the newest by last seen, running ones always): enough to
 # diff a leaking release against the flat one before it, and bounded, since they live in status.
 MAX_VERSIONS_WITH_COMPONENTS = 8
@@ -196,6 +202,13 @@ class Ledger:
     ooms: dict[tuple[str, str, str], OOMTotal] = field(default_factory=dict)  # (workload, container, version)
     past: list[PastPod] = field(default_factory=list)  # oldest first, bounded
     retired_oom_kills: int = 0  # OOMKills of versions dropped for MAX_VERSIONS
+    # Read from a status that left live pods out (more than MAX_STORED_PODS): a pod missing here
+    # that started before this time may be one of them, seen and counted before. Everything it
+    # shows up to then is taken as history, as for a pod older than the LeakWatch, so none of its
+    # OOMKills is counted twice; inferred ones from restarts missed while the operator was down
+    # are lost for it. The time is the kubelet's (the latest start or counted OOMKill among the
+    # pods left out), the clock its finishedAt stamps are compared with.
+    unstored_before: str | None = None
 
     def observe(
         self,
@@ -218,8 +231,13 @@ class Ledger:
         if record is None:
             record = PodRecord(pod.uid, pod.name, version, workload, pod.started_at)
             self.pods[pod.uid] = record
-            self._version(version, workload, pod.started_at or rfc3339(now)).pods += 1
-            if watching_since is not None and _time_or(pod.started_at, now) < watching_since:
+            started = _time_or(pod.started_at, now)
+            seen = self._version(version, workload, pod.started_at or rfc3339(now))
+            if self.unstored_before is not None and started < _parse(self.unstored_before):
+                watching_since = max(watching_since or started, _parse(self.unstored_before))
+            else:
+                seen.pods += 1  # one left out of the stored ledger was counted when first seen
+            if watching_since is not None and started < watching_since:
                 record.containers = {
                     state.name: _baseline(state, watching_since)
                     for state in pod.statuses
@@ -391,10 +409,50 @@ class Ledger:
             ooms={k: replace(t) for k, t in self.ooms.items()},
             past=list(self.past),  # PastPods are frozen
             retired_oom_kills=self.retired_oom_kills,
+            unstored_before=self.unstored_before,
         )
+
+    def stored_pods(self) -> list[PodRecord]:
+        """The live pods whose records go into the status, MAX_STORED_PODS at most: first those with
+        something a re-list cannot give back (restarts accounted, OOMKills counted), then the
+        newest. The oldest quiet pods are left out, which keeps `unstored_before` early."""
+
+        def keep_first(p: PodRecord) -> tuple[bool, float]:
+            quiet = not any(c.restart_count or c.counted for c in p.containers.values())
+            return quiet, -_time_or(p.started_at, datetime.max.replace(tzinfo=UTC)).timestamp()
+
+        if len(self.pods) <= MAX_STORED_PODS:
+            return list(self.pods.values())
+        kept = {p.uid for p in sorted(self.pods.values(), key=keep_first)[:MAX_STORED_PODS]}
+        return [p for p in self.pods.values() if p.uid in kept]
+
+    def relisted(self) -> bool:
+        """Every live pod has been observed since the ledger was read: none of those the stored
+        ledger left out is still missing from it. True if that changes what the status says."""
+        changed, self.unstored_before = self.unstored_before is not None, None
+        return changed
+
+    def _unstored_before(self, stored: list[PodRecord]) -> str | None:
+        """What `unstored_before` must say in the status being written: left-out pods now, and
+        those left out of the status this ledger was read from that have not been seen again."""
+        kept = {p.uid for p in stored}
+        stamps = [
+            stamp
+            for p in self.pods.values()
+            if p.uid not in kept
+            for stamp in (p.started_at, *(t for c in p.containers.values() for t in c.counted))
+            if stamp is not None
+        ]
+        if not stamps:
+            return self.unstored_before
+        # A second past the latest stamp: they are whole seconds, and history is what came before.
+        latest = rfc3339(max(_parse(t) for t in stamps) + timedelta(seconds=1))
+        return max(latest, self.unstored_before or latest, key=_parse)
 
     # --- persistence: the ledger lives in LeakWatch.status.ledger ------------------------------------
     def to_status(self) -> dict[str, Any]:
+        stored = self.stored_pods()
+        unstored_before = self._unstored_before(stored)
         return {
             "pods": [
                 {
@@ -409,8 +467,10 @@ class Ledger:
                     ],
                     **({"limits": dict(sorted(p.limits.items()))} if p.limits else {}),
                 }
-                for p in self.pods.values()
+                for p in stored
             ],
+            **({"unstoredPods": len(self.pods) - len(stored)} if len(stored) < len(self.pods) else {}),
+            **({"unstoredBefore": unstored_before} if unstored_before is not None else {}),
             "past": [
                 {
                     "name": p.name,
@@ -490,6 +550,7 @@ class Ledger:
                 v.get("componentsProblem", ""),
             )
         ledger.retired_oom_kills = int(data.get("retiredOOMKills", 0))
+        ledger.unstored_before = data.get("unstoredBefore")
         for o in data.get("oomKills", []):
             recent = _unbuckets(o.get("recent", []))
             # A ledger written before `exported` existed published its whole count.
@@ -503,6 +564,27 @@ class Ledger:
             )
         ledger._retire_old_versions()  # one written before MAX_VERSIONS existed
         return ledger
+
+
+def ledger_condition(ledger: Ledger) -> ConditionUpdate:
+    """LedgerComplete: whether the status holds every live pod's accounting, and what it costs if not."""
+    live, stored = len(ledger.pods), len(ledger.stored_pods())
+    if stored == live:
+        return ConditionUpdate(
+            LEDGER_COMPLETE,
+            "True",
+            "AllPodsStored",
+            f"the status holds the OOMKill accounting of all {live:,} live pods",
+        )
+    return ConditionUpdate(
+        LEDGER_COMPLETE,
+        "False",
+        "TooManyPods",
+        f"{live:,} live pods, and the status holds the OOMKill accounting of {stored:,} at most (those that "
+        f"restarted first): if the operator restarts, the OOMKills of the other {live - stored:,} while it was down "
+        "may be missed (never counted twice), with the pod-hours of those deleted meanwhile; split the selector "
+        "over several LeakWatches",
+    )
 
 
 def _buckets(recent: dict[int, int]) -> list[dict[str, Any]]:

@@ -39,7 +39,7 @@ from leakwatch.core.components import (
     read_annotation,
 )
 from leakwatch.core.conditions import DEGRADED, ConditionUpdate, merge_conditions
-from leakwatch.core.oom import Ledger, OOMKill
+from leakwatch.core.oom import LEDGER_COMPLETE, Ledger, OOMKill, ledger_condition
 from leakwatch.core.overlap import auto_actor, exports_kills_of, overlap_condition, overlaps
 from leakwatch.core.pods import PodInfo
 from leakwatch.core.state import LeakWatchState
@@ -353,13 +353,15 @@ class Accountant:
         self._oom_events.forget(key)
 
     def _prune(self, watched: Watched) -> bool:
-        """Pods deleted while nobody watched: fold them into their version's pod-hours."""
+        """After a complete listing: pods deleted while nobody watched are folded into their
+        version's pod-hours, and every live pod has been seen again (when a spec let them be)."""
+        relisted = watched.spec is not None and watched.ledger.relisted()
         alive = self.store.pods(watched.namespace)
         gone = [uid for uid in watched.ledger.pods if uid not in alive]
         for uid in gone:
             watched.ledger.forget(uid, self.clock(), watched.retention_seconds)
             watched.version_notes.pop(uid, None)
-        return bool(gone)
+        return bool(gone) or relisted
 
     def _account(self, watched: Watched, pod: PodInfo) -> list[OOMKill]:
         assert watched.spec is not None
@@ -430,8 +432,15 @@ class Accountant:
                     versions_condition(watched.version_notes.values()),
                     overlap_condition(watched.name, watched.overlap),
                     *self._components_condition(watched),
+                    *self._ledger_condition(watched),
                 ],
             )
+
+    def _ledger_condition(self, watched: Watched) -> list[ConditionUpdate]:
+        """LedgerComplete, from the first time the status cannot hold every live pod."""
+        update = ledger_condition(watched.ledger)
+        said = any(c.get("type") == LEDGER_COMPLETE for c in watched.conditions)
+        return [update] if said or update.status == "False" else []
 
     def _components_condition(self, watched: Watched) -> list[ConditionUpdate]:
         """ComponentsResolved, once components are read for it (SbomReports) or found (annotation)."""
