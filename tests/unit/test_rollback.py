@@ -234,3 +234,10 @@ def test_the_target_revision_is_looked_for_only_once_nothing_else_refuses() -> N
 
 def test_no_refusal_when_every_guard_allows() -> None:
     assert first_refusal(GUARDS, given(), NOW) is None
+
+
+def test_right_after_its_own_rollback_the_cooldown_is_named_not_the_rollout() -> None:
+    """LeakWatch's rollback is itself a rollout: until the cooldown ends, that is what stops the next."""
+    unsettled = changed(status={"updatedReplicas": 1})
+    assert plan(unsettled, last=NOW - timedelta(minutes=1)).reason == "CooldownActive"
+    assert plan(unsettled, last=NOW - timedelta(hours=2)).reason == "RolloutInProgress"

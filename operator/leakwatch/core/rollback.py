@@ -3,8 +3,8 @@
 Mirrors `kubectl rollout undo --to-revision`: the target is the ReplicaSet whose pod template
 runs the target version; its template (without the pod-template-hash label) becomes the
 Deployment's. `GUARDS`, tried in order, may each refuse with a (reason, message): never on a
-workload that Argo CD or Flux owns unless the LeakWatch allows it, never while paused or
-mid-rollout, never twice within the cooldown, never without a revision that runs the target.
+workload that Argo CD or Flux owns unless the LeakWatch allows it, never while paused, never twice
+within the cooldown, never mid-rollout, never without a revision that runs the target.
 """
 
 from __future__ import annotations
@@ -142,12 +142,14 @@ def no_target_revision(given: RollbackInput, now: datetime) -> Refusal | None:
 
 # Tried in order; the first refusal wins. The lasting refusal comes first: a workload that GitOps owns
 # is reported as such even while it is paused or mid-rollout, or its owners would wait for a rollback
-# that never comes. The target revision is looked for last, once the Deployment is settled.
+# that never comes; a cooldown, which outlasts a rollout, before the rollout (LeakWatch's own
+# rollback is one: "mid-rollout" would promise an action the cooldown then refuses). The target
+# revision is looked for last, once the Deployment is settled.
 GUARDS: tuple[Guard, ...] = (
     managed_by_gitops,
     workload_paused,
-    rollout_in_progress,
     cooldown_active,
+    rollout_in_progress,
     no_target_revision,
 )
 
