@@ -404,8 +404,9 @@ def test_more_pods_than_the_status_holds_are_counted_exactly_across_restarts(
         list(pool.map(lambda name: scenario.pod(name, "3.1.2"), names))
         list(pool.map(lambda name: scenario.kubelet(name, restarts=0), names))
     try:
+        first_kill = rfc3339_ago(seconds=0)
         for name in names[:3]:
-            scenario.kubelet(name, restarts=1, last_oom_at=rfc3339_ago(seconds=30))
+            scenario.kubelet(name, restarts=1, last_oom_at=first_kill)
         scenario.wait_kills({"3.1.2": (3, 0)})
 
         def complete() -> dict[str, Any] | None:
@@ -427,11 +428,15 @@ def test_more_pods_than_the_status_holds_are_counted_exactly_across_restarts(
 
         scenario.operator.kill()
         for name in names[:3]:  # the kubelet says again what was counted
-            scenario.kubelet(name, restarts=1, last_oom_at=rfc3339_ago(seconds=30))
+            scenario.kubelet(name, restarts=1, last_oom_at=first_kill)
         for name in left_out + kept_quiet:
             scenario.kubelet(name, restarts=1, last_oom_at=rfc3339_ago(seconds=1))
         scenario.operator.start()
-        scenario.wait_kills({"3.1.2": (13, 0)})
+        wait_for(
+            lambda: scenario.kills() == {"3.1.2": (13, 0)},
+            timeout=60,
+            what=f"13 OOMKills after the restart (before it: {scenario.kills()})",
+        )
 
         scenario.operator.kill()
         scenario.operator.start()
