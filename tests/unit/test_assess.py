@@ -155,15 +155,21 @@ def kill(book: Ledger, restarts: int, at: datetime) -> None:
 
 
 def test_memory_sensitivity_high_calls_a_young_leak_that_low_does_not() -> None:
-    """Three hours of a 40 MiB/h leak: enough growth for High (2 h), not for Low (4 h); Medium, the
-    default, needs 3 h and does not call it either."""
+    """Three hours of a 40 MiB/h leak: enough growth for High (2 h), not for Low, which needs 5 h here
+    (15 h to the limit, extrapolated 3x at most) and only suspects it; Medium, the default, needs 3 h."""
     young = [series("new-0", 40 * MiB, hours=3)]
     judged = {
         level: assess(young, namespace="shop", spec=spec_with(memory={"sensitivity": level}), ledger=ledger(), now=NOW)
         for level in ("High", "Low")
     }
     assert judged["High"].verdicts["3.1.2"].verdict == "Leaking"
-    assert judged["Low"].verdicts["3.1.2"].verdict == "Stable"
+    low = judged["Low"].verdicts["3.1.2"]
+    assert low.verdict == "Suspected"
+    assert "for 3.0 hours so far: a leak is called after 5.0 hours of it" in low.evidence[0], low.evidence
+    summary, condition = summarise(judged["Low"], running_versions={"3.1.2"})
+    assert summary == LeakSummary("Suspected", "3.1.2")
+    assert (condition.status, condition.reason) == ("True", "GrowthSuspected")
+    assert condition.message.endswith("(no alert or recommendation before then)")
 
 
 def test_memory_sensitivity_sets_the_shortest_window_that_can_say_stable() -> None:

@@ -123,16 +123,26 @@ def summarise(assessment: Assessment, running_versions: set[str]) -> tuple[LeakS
         assessment.verdicts.values()
     )
     current_leaking = [v for v in current if v.verdict == "Leaking"]
-    suspect = max(current_leaking or leaking, key=lambda v: v.confidence, default=None)
+    current_suspected = [v for v in current if v.verdict == "Suspected"]
+    suspect = max(current_leaking or leaking or current_suspected, key=lambda v: v.confidence, default=None)
     verdict: Verdict
     if current_leaking:
         verdict = "Leaking"
+    elif current_suspected:
+        verdict = "Suspected"
     elif current and all(v.verdict == "Stable" for v in current):
         verdict = "Stable"
     else:
         verdict = "InsufficientData"
     summary = LeakSummary(verdict, suspect.version if suspect else None)
-    if suspect is not None:
+    if suspect is not None and suspect.verdict == "Suspected":
+        condition = ConditionUpdate(
+            LEAK_SUSPECTED,
+            "True",
+            "GrowthSuspected",
+            f"version {suspect.version}: " + "; ".join(suspect.evidence) + " (no alert or recommendation before then)",
+        )
+    elif suspect is not None:
         condition = ConditionUpdate(
             LEAK_SUSPECTED, "True", "LeakDetected", f"version {suspect.version}: " + "; ".join(suspect.evidence)
         )
