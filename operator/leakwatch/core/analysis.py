@@ -162,6 +162,7 @@ class VersionVerdict:
     time_to_oom_seconds: float | None
     confidence: float
     evidence: list[str]
+    by_oom_kills: bool = False  # called Leaking because its OOMKills reached the threshold
 
 
 # --- segments ----------------------------------------------------------------------------------
@@ -493,7 +494,9 @@ def verdict_for_version(
     if oom_evidence:
         # Each kill past the threshold leaves less room for bad luck (a one-off spike, a noisy neighbour).
         oom_confidence = 1.0 - 0.1 * oom_threshold / oom_kills
-        return VersionVerdict(version, "Leaking", growth, time_to_oom, max(confidence, oom_confidence), evidence)
+        return VersionVerdict(
+            version, "Leaking", growth, time_to_oom, max(confidence, oom_confidence), evidence, by_oom_kills=True
+        )
 
     if longest < min_observed_seconds:
         evidence.append(
