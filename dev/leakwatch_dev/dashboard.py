@@ -67,7 +67,12 @@ LEAKWATCH_SERIES = (
 )
 WORKLOAD_SERIES = "leakwatch_observed_pod_seconds_total|leakwatch_version_verdict|leakwatch_oom_kills_total"
 # The verdict timeline codes each verdict as a number, shown as its name and colour.
-VERDICT_CODES = {1: ("InsufficientData", "text"), 2: ("Stable", "green"), 3: ("Leaking", "red")}
+VERDICT_CODES = {
+    1: ("InsufficientData", "text"),
+    2: ("Stable", "green"),
+    3: ("Suspected", "orange"),
+    4: ("Leaking", "red"),
+}
 
 
 def deduplicated(expr: str) -> str:

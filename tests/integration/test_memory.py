@@ -66,7 +66,8 @@ def world(
     namespace = f"mem-{uuid.uuid4().hex[:6]}"
     core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - (HOURS + 1) * 3600))
-    pods = {"checkout-api-leaky-0": "3.1.2", "checkout-api-flat-0": "3.0.10"}
+    # 3.2.0 writes files: its working set grows as the page cache fills, its RSS stays flat.
+    pods = {"checkout-api-leaky-0": "3.1.2", "checkout-api-flat-0": "3.0.10", "checkout-api-cache-0": "3.2.0"}
     for name, version in pods.items():
         core_v1.create_namespaced_pod(
             namespace, deployment_pod(name, version, limit="1Gi", rs_hash=version.replace(".", ""))
@@ -78,6 +79,8 @@ def world(
     history = {
         ("container_memory_working_set_bytes", labels(namespace, "checkout-api-leaky-0")): trace(rng, LEAK_PER_HOUR),
         ("container_memory_working_set_bytes", labels(namespace, "checkout-api-flat-0")): trace(rng, 0),
+        ("container_memory_working_set_bytes", labels(namespace, "checkout-api-cache-0")): trace(rng, LEAK_PER_HOUR),
+        ("container_memory_rss", labels(namespace, "checkout-api-cache-0")): trace(rng, 0),
         # The same pod name in another namespace, leaking ten times as fast: must never be seen.
         ("container_memory_working_set_bytes", labels("elsewhere", "checkout-api-flat-0")): trace(
             rng, 10 * LEAK_PER_HOUR
@@ -144,6 +147,21 @@ def test_leaking_version_is_found_with_its_rate_and_time_to_oom(world: World) ->
     metrics = world.operator.get("/metrics")
     assert 'leakwatch_version_verdict{leakwatch="checkout-api",namespace="' in metrics
     assert "leakwatch_memory_growth_bytes_per_second" in metrics
+
+
+def test_working_set_growth_that_rss_does_not_share_is_only_suspected(world: World) -> None:
+    """The same growth in the working set as 3.1.2's, but RSS flat: page cache, which the kernel
+    reclaims before it OOMKills. Shown as Suspected, with no time to OOM, and not the suspect."""
+    cache = wait_for(
+        lambda: world.versions().get("3.2.0", {}).get("verdict") == "Suspected" and world.versions()["3.2.0"],
+        timeout=60,
+        what="3.2.0 to be judged Suspected",
+    )
+    assert cache["growthBytesPerSecond"] * 3600 == pytest.approx(LEAK_PER_HOUR, rel=0.10)
+    assert "timeToOOMSeconds" not in cache or cache["timeToOOMSeconds"] is None
+    assert "the growth is page cache (or tmpfs)" in cache["evidence"][-1]
+    assert world.versions()["3.1.2"]["verdict"] == "Leaking"  # its RSS is not exported here: no check
+    assert world.status()["suspectVersion"] == "3.1.2"
 
 
 def test_prometheus_outage_degrades_without_flipping_verdicts(world: World) -> None:

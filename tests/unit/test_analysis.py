@@ -317,3 +317,6 @@ def test_the_benchmark_scores_a_small_corpus(tmp_path: Path) -> None:
     assert (leakwatch["true_positives"], leakwatch["false_positives"], leakwatch["misses"]) == (1, 0, 0)
     assert 0 < leakwatch["median_delay"] < 0.5
     assert scores["predict_linear 1h->4h"]["false_positives"] >= 1  # the baseline is really run
+    # The early level's first word comes no later than the alerting one's, on the same verdicts.
+    suspected = scores["leakwatch Suspected+"]
+    assert suspected["true_positives"] == 1 and suspected["median_delay"] <= leakwatch["median_delay"]

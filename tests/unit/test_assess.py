@@ -8,8 +8,15 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from leakwatch.api.leakwatch import LeakWatchSpec, OOMSpec
-from leakwatch.core.analysis import Samples, human_duration
-from leakwatch.core.assess import LabelledSeries, LeakSummary, assess, summarise
+from leakwatch.core.analysis import Samples, VersionVerdict, human_duration
+from leakwatch.core.assess import (
+    LabelledSeries,
+    LeakSummary,
+    assess,
+    check_against_rss,
+    summarise,
+    versions_to_check_against_rss,
+)
 from leakwatch.core.decide import gather_facts
 from leakwatch.core.oom import Ledger
 from leakwatch.core.pods import ContainerSpec, ContainerState, PodInfo, Termination
@@ -155,15 +162,21 @@ def kill(book: Ledger, restarts: int, at: datetime) -> None:
 
 
 def test_memory_sensitivity_high_calls_a_young_leak_that_low_does_not() -> None:
-    """Three hours of a 40 MiB/h leak: enough growth for High (2 h), not for Low (4 h); Medium, the
-    default, needs 3 h and does not call it either."""
+    """Three hours of a 40 MiB/h leak: enough growth for High (2 h), not for Low, which needs 5 h here
+    (15 h to the limit, extrapolated 3x at most) and only suspects it; Medium, the default, needs 3 h."""
     young = [series("new-0", 40 * MiB, hours=3)]
     judged = {
         level: assess(young, namespace="shop", spec=spec_with(memory={"sensitivity": level}), ledger=ledger(), now=NOW)
         for level in ("High", "Low")
     }
     assert judged["High"].verdicts["3.1.2"].verdict == "Leaking"
-    assert judged["Low"].verdicts["3.1.2"].verdict == "Stable"
+    low = judged["Low"].verdicts["3.1.2"]
+    assert low.verdict == "Suspected"
+    assert "for 3.0 hours so far: a leak is called after 5.0 hours of it" in low.evidence[0], low.evidence
+    summary, condition = summarise(judged["Low"], running_versions={"3.1.2"})
+    assert summary == LeakSummary("Suspected", "3.1.2")
+    assert (condition.status, condition.reason) == ("True", "GrowthSuspected")
+    assert condition.message.endswith("(no alert or recommendation before then)")
 
 
 def test_memory_sensitivity_sets_the_shortest_window_that_can_say_stable() -> None:
@@ -225,3 +238,42 @@ def test_containers_leaves_a_growing_sidecar_out_of_the_verdict() -> None:
     assert (app_only.series_used, app_only.series_dropped) == (1, 1)
     every = assess(found, namespace="shop", spec=spec_with(), ledger=book, now=NOW)
     assert every.verdicts["3.1.2"].verdict == "Leaking"
+
+
+# --- working set against RSS: page cache is not a leak ------------------------------------------------
+
+
+def checked(working_set_per_hour: float, rss: list[LabelledSeries], spec: LeakWatchSpec = SPEC) -> VersionVerdict:
+    judged = assess([series("new-0", working_set_per_hour)], namespace="shop", spec=spec, ledger=ledger(), now=NOW)
+    assert judged.verdicts["3.1.2"].verdict == "Leaking"
+    return check_against_rss(judged, rss, namespace="shop", spec=spec, ledger=ledger(), now=NOW).verdicts["3.1.2"]
+
+
+def test_working_set_growth_that_rss_does_not_share_is_page_cache_and_only_suspected() -> None:
+    verdict = checked(50 * MiB, [series("new-0", 0)])
+    assert verdict.verdict == "Suspected" and verdict.time_to_oom_seconds is None
+    assert verdict.growth_bytes_per_second is not None  # the working set's growth is still shown
+    assert "the growth is page cache (or tmpfs)" in verdict.evidence[-1]
+    assert verdict.evidence[-1].startswith("RSS grows 0.0 MiB/h of that")
+
+
+def test_working_set_growth_that_rss_shares_stays_leaking() -> None:
+    assert checked(50 * MiB, [series("new-0", 50 * MiB)]).verdict == "Leaking"
+    assert checked(50 * MiB, [series("new-0", 20 * MiB)]).verdict == "Leaking"  # a leak beside some cache
+
+
+def test_without_rss_series_a_version_keeps_its_working_set_verdict() -> None:
+    assert checked(50 * MiB, []).verdict == "Leaking"
+    assert checked(50 * MiB, [series("new-0", 0, namespace="elsewhere")]).verdict == "Leaking"
+
+
+def test_only_working_set_growth_short_of_oomkills_is_checked() -> None:
+    judged = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    assert versions_to_check_against_rss(judged, SPEC) == ["3.1.2"]
+    assert versions_to_check_against_rss(judged, spec_with(memory={"signal": "RSS"})) == []
+    killed = ledger()
+    kill(killed, 1, NOW - timedelta(hours=1))
+    kill(killed, 2, NOW - timedelta(minutes=30))
+    by_kills = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=killed, now=NOW)
+    assert by_kills.verdicts["3.1.2"].by_oom_kills
+    assert versions_to_check_against_rss(by_kills, SPEC) == []

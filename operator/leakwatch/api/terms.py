@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-Verdict = Literal["Leaking", "Stable", "InsufficientData"]
-VERDICTS: tuple[Verdict, ...] = ("Leaking", "Stable", "InsufficientData")
+# Suspected: growth that would be a leak, seen for half the time a Leaking call needs. Shown in
+# status, metrics and the dashboard; no alert and no recommendation follow from it.
+Verdict = Literal["Leaking", "Suspected", "Stable", "InsufficientData"]
+VERDICTS: tuple[Verdict, ...] = ("Leaking", "Suspected", "Stable", "InsufficientData")
 Sensitivity = Literal["Low", "Medium", "High"]
 Action = Literal["Upgrade", "Rollback", "Investigate", "None"]
 ConditionStatus = Literal["True", "False", "Unknown"]

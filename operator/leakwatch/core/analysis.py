@@ -53,6 +53,9 @@ FLAT_BEFORE_ONSET_RATIO: Final = 0.3
 UNEVEN_GROWTH_RATIO: Final = 0.5
 # A fitted bend whose decay time is many times the observed span is a straight line plus noise.
 MAX_DECAY_OVER_SPAN: Final = 2.5
+# Growth that passes every test but has lasted only this share of the span a Leaking call needs is
+# Suspected: an early word in status and on the dashboard, wrong more often, never an alert.
+SUSPECTED_SHARE_OF_SPAN: Final = 0.5
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,8 @@ class SegmentAnalysis:
     confidence: float  # 0..1, in the `leaking` call as made (leak or not)
     leaking: bool
     growth_start: float = math.nan  # where the analysed growth begins (segment start, or a change point)
+    suspected: bool = False  # leaking but for the length of the growth: SUSPECTED_SHARE_OF_SPAN of it is there
+    needed_growth_seconds: float = math.inf  # how long the growth must last to be called leaking
 
     @property
     def duration_seconds(self) -> float:
@@ -157,6 +162,7 @@ class VersionVerdict:
     time_to_oom_seconds: float | None
     confidence: float
     evidence: list[str]
+    by_oom_kills: bool = False  # called Leaking because its OOMKills reached the threshold
 
 
 # --- segments ----------------------------------------------------------------------------------
@@ -391,7 +397,9 @@ def analyse_segment(seg: Samples, *, limit_bytes: float | None, sensitivity: str
     changed = growth_start > seg.t[0]
     min_span = thresholds.min_growth_after_change_seconds if changed else thresholds.min_growth_seconds
     required_span = max(min_span, horizon / thresholds.max_extrapolation)
-    leaking = significant and evenly_grown and not plateaued and growth_span >= required_span
+    shaped_like_a_leak = significant and evenly_grown and not plateaued
+    leaking = shaped_like_a_leak and growth_span >= required_span
+    suspected = shaped_like_a_leak and not leaking and growth_span >= SUSPECTED_SHARE_OF_SPAN * required_span
 
     # Evidence for a leak: monotone growth, seen for long enough next to what it predicts.
     history = min(1.0, growth_span / required_span) if math.isfinite(required_span) else 0.0
@@ -414,6 +422,8 @@ def analyse_segment(seg: Samples, *, limit_bytes: float | None, sensitivity: str
         confidence=float(np.clip(confidence, 0.0, 1.0)),
         leaking=leaking,
         growth_start=growth_start,
+        suspected=suspected,
+        needed_growth_seconds=required_span,
     )
 
 
@@ -484,7 +494,9 @@ def verdict_for_version(
     if oom_evidence:
         # Each kill past the threshold leaves less room for bad luck (a one-off spike, a noisy neighbour).
         oom_confidence = 1.0 - 0.1 * oom_threshold / oom_kills
-        return VersionVerdict(version, "Leaking", growth, time_to_oom, max(confidence, oom_confidence), evidence)
+        return VersionVerdict(
+            version, "Leaking", growth, time_to_oom, max(confidence, oom_confidence), evidence, by_oom_kills=True
+        )
 
     if longest < min_observed_seconds:
         evidence.append(
@@ -494,6 +506,10 @@ def verdict_for_version(
 
     if leaking:
         return VersionVerdict(version, "Leaking", growth, time_to_oom, confidence, evidence)
+
+    suspected = [s for s in analysable if s.suspected]
+    if suspected:
+        return _suspected(version, suspected, len(analysable), evidence)
 
     if not analysable:
         evidence.append("no container run long enough to analyse")
@@ -508,3 +524,24 @@ def verdict_for_version(
     weights = np.array([s.duration_seconds for s in analysable])
     stable_confidence = float(np.average([s.confidence for s in analysable], weights=weights))
     return VersionVerdict(version, "Stable", median_growth, None, stable_confidence, evidence)
+
+
+def _suspected(
+    version: str, suspected: Sequence[SegmentAnalysis], analysable: int, evidence: list[str]
+) -> VersionVerdict:
+    """Growth shaped like a leak that has not yet lasted long enough to be called one."""
+    growth = float(np.median([s.slope_bytes_per_second for s in suspected]))
+    tau = float(np.median([s.kendall_tau for s in suspected]))
+    longest = max(suspected, key=lambda s: s.end - s.growth_start)
+    evidence.append(
+        f"{len(suspected)} of {_runs(analysable)} grow {mib_per_hour(growth)} on the lower envelope (tau {tau:.2f}) "
+        f"for {human_duration(longest.end - longest.growth_start)} so far: a leak is called after "
+        f"{human_duration(longest.needed_growth_seconds)} of it"
+    )
+    limits = [s.time_to_limit_seconds for s in suspected if s.time_to_limit_seconds is not None]
+    time_to_oom = min(limits) if limits else None
+    if time_to_oom is not None:
+        evidence.append(f"at that rate the first would reach its memory limit in {human_duration(time_to_oom)}")
+    # A segment's confidence is in the call it made, here "not leaking (yet)": the leak's share is the rest.
+    confidence = 1.0 - float(np.median([s.confidence for s in suspected]))
+    return VersionVerdict(version, "Suspected", growth, time_to_oom, confidence, evidence)

@@ -8,8 +8,11 @@ and combined per version with that version's OOMKills.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Final
+
+import numpy as np
 
 from leakwatch.api.common import parse_duration
 from leakwatch.api.leakwatch import LeakWatchSpec
@@ -21,6 +24,7 @@ from leakwatch.core.analysis import (
     VersionVerdict,
     analyse_segment,
     human_duration,
+    mib_per_hour,
     split_segments,
     verdict_for_version,
 )
@@ -62,28 +66,9 @@ def assess(
     """`time_scale` > 1 stretches the series back from `now` (a demo that plays hours in minutes
     is judged as hours); rates and times-to-OOM then come out in that stretched time."""
     window = parse_duration(spec.memory.window)
-    step = parse_duration(spec.memory.step).total_seconds() * time_scale
-    pods = ledger.pod_versions(since=now - window)
-    segments: dict[str, list[SegmentAnalysis]] = {version: [] for version in ledger.versions}
-    used = dropped = 0
-    for item in series:
-        pod, container = item.labels.get("pod", ""), item.labels.get("container", "")
-        if item.labels.get("namespace") != namespace or pod not in pods:
-            dropped += 1  # never judge on data that is not this LeakWatch's
-            continue
-        if spec.containers and container and container not in spec.containers:
-            dropped += 1
-            continue
-        version, limits = pods[pod]
-        limit = limits.get(container) or (next(iter(limits.values())) if len(limits) == 1 else None)
-        used += 1
-        samples = item.samples
-        if time_scale != 1.0:
-            samples = Samples(now.timestamp() - (now.timestamp() - samples.t) * time_scale, samples.v)
-        for segment in split_segments(samples, max_gap_seconds=3 * step):
-            segments.setdefault(version, []).append(
-                analyse_segment(segment, limit_bytes=limit, sensitivity=spec.memory.sensitivity)
-            )
+    segments, used, dropped = _segments_by_version(
+        series, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale
+    )
     verdicts = {}
     # A window shorter than the growth the sensitivity needs can never show a leak: "Stable" from
     # it would be a promise it cannot keep.
@@ -116,6 +101,100 @@ def assess(
     return Assessment(verdicts, used, dropped)
 
 
+# The working set counts the page cache of the files a container writes and reads, which the kernel
+# reclaims before it OOMKills; RSS (anonymous memory) does not. Growth that RSS does not share, by
+# at least this part, is that cache (or tmpfs, which does not get reclaimed, but then OOMKills,
+# which are counted, make the version Leaking anyway).
+RSS_SHARE_OF_A_LEAK: Final = 0.25
+
+
+def versions_to_check_against_rss(assessment: Assessment, spec: LeakWatchSpec) -> list[str]:
+    """Versions judged Leaking or Suspected on the working set's growth alone (not on OOMKills)."""
+    if spec.memory.signal != "WorkingSet":
+        return []
+    return sorted(
+        version
+        for version, verdict in assessment.verdicts.items()
+        if verdict.verdict in ("Leaking", "Suspected") and verdict.growth_bytes_per_second and not verdict.by_oom_kills
+    )
+
+
+def check_against_rss(
+    assessment: Assessment,
+    rss: Sequence[LabelledSeries],
+    *,
+    namespace: str,
+    spec: LeakWatchSpec,
+    ledger: Ledger,
+    now: datetime,
+    time_scale: float = 1.0,
+) -> Assessment:
+    """The verdicts, with working-set growth that RSS does not share called Suspected, not Leaking:
+    a cache the kernel will reclaim is no reason to page anyone or roll back. A version without RSS
+    series (no cAdvisor RSS, a Custom exporter) keeps its verdict."""
+    segments, _, _ = _segments_by_version(
+        rss, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale
+    )
+    verdicts = dict(assessment.verdicts)
+    for version in versions_to_check_against_rss(assessment, spec):
+        runs = [run for run in segments.get(version, []) if run.analysable]
+        verdict = verdicts[version]
+        if not runs or any(run.leaking or run.suspected for run in runs):
+            continue
+        rss_growth = float(np.median([run.slope_bytes_per_second for run in runs]))
+        if rss_growth >= RSS_SHARE_OF_A_LEAK * (verdict.growth_bytes_per_second or 0.0):
+            continue
+        verdicts[version] = replace(
+            verdict,
+            verdict="Suspected",
+            time_to_oom_seconds=None,
+            evidence=[
+                *verdict.evidence,
+                f"RSS grows {mib_per_hour(max(rss_growth, 0.0))} of that: the growth is page cache (or tmpfs), which "
+                "the kernel reclaims before it OOMKills; Suspected, not Leaking, until RSS grows too or OOMKills "
+                "reach oom.threshold",
+            ],
+        )
+    return replace(assessment, verdicts=verdicts)
+
+
+def _segments_by_version(
+    series: Sequence[LabelledSeries],
+    *,
+    namespace: str,
+    spec: LeakWatchSpec,
+    ledger: Ledger,
+    now: datetime,
+    time_scale: float,
+) -> tuple[dict[str, list[SegmentAnalysis]], int, int]:
+    """Each series attributed to its pod's version, cut into runs and analysed: (runs per version,
+    series used, series dropped as not this LeakWatch's)."""
+    window = parse_duration(spec.memory.window)
+    step = parse_duration(spec.memory.step).total_seconds() * time_scale
+    pods = ledger.pod_versions(since=now - window)
+    segments: dict[str, list[SegmentAnalysis]] = {version: [] for version in ledger.versions}
+    used = dropped = 0
+    for item in series:
+        pod, container = item.labels.get("pod", ""), item.labels.get("container", "")
+        if item.labels.get("namespace") != namespace or pod not in pods:
+            dropped += 1  # never judge on data that is not this LeakWatch's
+            continue
+        if spec.containers and container and container not in spec.containers:
+            dropped += 1
+            continue
+        version, limits = pods[pod]
+        limit = limits.get(container) or (next(iter(limits.values())) if len(limits) == 1 else None)
+        used += 1
+        samples = item.samples
+        if time_scale != 1.0:
+            samples = Samples(now.timestamp() - (now.timestamp() - samples.t) * time_scale, samples.v)
+        for segment in split_segments(samples, max_gap_seconds=3 * step):
+            segments.setdefault(version, []).append(
+                analyse_segment(segment, limit_bytes=limit, sensitivity=spec.memory.sensitivity)
+            )
+    return segments, used, dropped
+
+
 def summarise(assessment: Assessment, running_versions: set[str]) -> tuple[LeakSummary, ConditionUpdate]:
     """The LeakWatch-level verdict (the running versions decide), its suspect, and LeakSuspected."""
     leaking = [v for v in assessment.verdicts.values() if v.verdict == "Leaking"]
@@ -123,16 +202,26 @@ def summarise(assessment: Assessment, running_versions: set[str]) -> tuple[LeakS
         assessment.verdicts.values()
     )
     current_leaking = [v for v in current if v.verdict == "Leaking"]
-    suspect = max(current_leaking or leaking, key=lambda v: v.confidence, default=None)
+    current_suspected = [v for v in current if v.verdict == "Suspected"]
+    suspect = max(current_leaking or leaking or current_suspected, key=lambda v: v.confidence, default=None)
     verdict: Verdict
     if current_leaking:
         verdict = "Leaking"
+    elif current_suspected:
+        verdict = "Suspected"
     elif current and all(v.verdict == "Stable" for v in current):
         verdict = "Stable"
     else:
         verdict = "InsufficientData"
     summary = LeakSummary(verdict, suspect.version if suspect else None)
-    if suspect is not None:
+    if suspect is not None and suspect.verdict == "Suspected":
+        condition = ConditionUpdate(
+            LEAK_SUSPECTED,
+            "True",
+            "GrowthSuspected",
+            f"version {suspect.version}: " + "; ".join(suspect.evidence) + " (no alert or recommendation before then)",
+        )
+    elif suspect is not None:
         condition = ConditionUpdate(
             LEAK_SUSPECTED, "True", "LeakDetected", f"version {suspect.version}: " + "; ".join(suspect.evidence)
         )

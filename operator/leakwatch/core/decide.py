@@ -16,7 +16,7 @@ from typing import Literal, assert_never
 
 from leakwatch.api.advisory import LeakAdvisorySpec
 from leakwatch.api.leakwatch import ComponentChangeStatus, Recommendation
-from leakwatch.api.terms import Action
+from leakwatch.api.terms import Action, Verdict
 from leakwatch.core.analysis import VersionVerdict, human_duration, mib_per_hour
 from leakwatch.core.attribution import UNKNOWN
 from leakwatch.core.components import Component, ComponentChange, component_diff
@@ -32,7 +32,7 @@ Reason = Literal[
 @dataclass(frozen=True)
 class VersionFacts:
     version: str
-    verdict: str  # Leaking | Stable | InsufficientData
+    verdict: Verdict
     confidence: float
     growth_bytes_per_second: float | None
     time_to_oom_seconds: float | None

@@ -1,5 +1,6 @@
 """The analysis loop: every interval, for each LeakWatch, one bounded set of Prometheus queries
-(one range query for its pods), then the pure assessment, then the accountant publishes it."""
+(one range query for its pods, and one for the RSS of the versions whose working set grows), then
+the pure assessment, then the accountant publishes it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from leakwatch.api.common import parse_duration
-from leakwatch.core.assess import LabelledSeries, assess, summarise
+from leakwatch.core.assess import (
+    LabelledSeries,
+    assess,
+    check_against_rss,
+    summarise,
+    versions_to_check_against_rss,
+)
 from leakwatch.core.decide import DecisionInput, decide, gather_facts
 from leakwatch.core.promql import Scope, memory_query
 from leakwatch.core.query_guard import QueryRefused
@@ -118,6 +125,32 @@ class Analyser:
         assessment = assess(
             series, namespace=state.namespace, spec=spec, ledger=state.ledger, now=now, time_scale=self.time_scale
         )
+        to_check = versions_to_check_against_rss(assessment, spec)
+        if to_check:
+            # A second query, only for versions whose working set grows: is it RSS or page cache?
+            versions = state.ledger.pod_versions(since=now - window)
+            growing = sorted(pod for pod, (version, _) in versions.items() if version in to_check)
+            try:
+                rss = self.source.range_query(
+                    memory_query(spec.memory.model_copy(update={"signal": "RSS"}), Scope(state.namespace, growing)),
+                    start=(now - window).timestamp(),
+                    end=now.timestamp(),
+                    step_seconds=parse_duration(spec.memory.step).total_seconds(),
+                )
+            except PrometheusError as err:  # no verdict from half the evidence
+                metrics.ANALYSIS_ERRORS.labels(reason=err.reason).inc()
+                log.warning("analysis of %s/%s: %s", state.namespace, state.name, err)
+                self.accountant.record_analysis(state.namespace, state.name, state.uid, str(err), err.reason)
+                return
+            assessment = check_against_rss(
+                assessment,
+                [LabelledSeries(s.labels, s.samples) for s in rss],
+                namespace=state.namespace,
+                spec=spec,
+                ledger=state.ledger,
+                now=now,
+                time_scale=self.time_scale,
+            )
         workload, facts = gather_facts(state.ledger, assessment.verdicts, now, self.time_scale)
         summary, leak = summarise(assessment, state.running_versions())
         workload = workload or state.name
