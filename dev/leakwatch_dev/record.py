@@ -266,11 +266,12 @@ WORKLOADS: dict[str, Workload] = {
         Workload(
             name="python-pymalloc-bursts",
             label="no-leak",
-            pattern="recorded_allocator_high_water",
+            pattern="recorded_allocation_bursts",
             what=(
-                "CPython 3.11 (pymalloc), bursts every 40-90 s building 200k-900k small tuples and dropping them "
-                "(every 97th kept in a bounded cache, which pins the arenas), a trickle of requests between "
-                "bursts: the resident size steps up to the largest burst's and stays"
+                "CPython 3.11 (pymalloc), bursts every 40-90 s building 100k-900k small tuples, holding them 2-6 s "
+                "and dropping them (every 97th kept in a bounded recent-rows cache that the trickle of requests "
+                "between bursts turns over in about 20 s), so the resident size jumps at each burst (by up to about "
+                "110 MiB), stays while the survivors pin pymalloc's arenas, then falls back near its floor"
             ),
             limit_mib=256,
             minutes=8,
@@ -283,8 +284,9 @@ WORKLOADS: dict[str, Workload] = {
             what=(
                 "CPython 3.11 appending 32-256 KiB records at ~1.3 MiB/s x (1 + 0.6 sin(2 pi t / 4 min)) x bursts "
                 "to 8 MiB segment files on ext4 (newest 64 kept, 512 MiB on disk), re-reading a recent segment "
-                "now and then: the page cache grows the working set to near the limit while RSS stays flat, "
-                "and the kernel reclaims it"
+                "now and then: the page cache fills the cgroup to near its limit and the kernel reclaims it, "
+                "while RSS stays flat; the working set grows with the re-read (active) pages and falls back as "
+                "the kernel deactivates them"
             ),
             limit_mib=256,
             minutes=8,

@@ -1,11 +1,11 @@
 """A Python (pymalloc) service under bursty load, for recording in a memory cgroup.
 
 Between bursts it handles a trickle of requests. At a burst (every 40-90 s) it builds a batch of
-200k-900k small objects (tuples of an int, a str and a float: the rows of a big query result),
+100k-900k small objects (tuples of an int, a str and a float: the rows of a big query result),
 holds them a few seconds, then drops them, keeping every 97th row in a bounded recent-rows cache.
-The survivors pin pymalloc's arenas, so the memory of the largest burst is not returned to the
-kernel: the resident size steps up to the peak burst's and stays. Not a leak: the cache is bounded
-and a second burst of the same size reuses the same arenas.
+The survivors pin pymalloc's arenas until the trickle of requests turns the cache over (about
+20 s), then pymalloc returns most arenas: the resident size jumps at each burst, holds, and falls
+back to a floor a little above where it was. Not a leak: the cache is bounded.
 """
 
 from __future__ import annotations
