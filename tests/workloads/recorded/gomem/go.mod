@@ -1,0 +1,3 @@
+module leakwatch.dev/workloads/gomem
+
+go 1.22

@@ -1,0 +1,84 @@
+// A Go service for recording in a memory cgroup, driven by a load that varies over time (a
+// compressed daily wave plus random bursts, 100 ms ticks).
+//
+//	gomem lru <capMiB>       a size-capped LRU cache: each request looks up a key from a growing
+//	                         key space and, on a miss, stores a 1-16 KiB value, evicting the least
+//	                         recently used entries beyond capMiB; plus 8-64 KiB of garbage. The
+//	                         cache fills to its cap and stays there. Not a leak.
+//	gomem sessions <capMiB>  a bounded session table (capMiB of live data) and a lot of garbage:
+//	                         run with GOGC=100 and GOMEMLIMIT, the heap goal (2x live) reaches the
+//	                         soft limit and the GC holds the heap under it. Not a leak.
+package main
+
+import (
+	"container/list"
+	"math"
+	"math/rand"
+	"os"
+	"strconv"
+	"time"
+)
+
+type entry struct {
+	key   int
+	value []byte
+}
+
+var sink int
+
+func main() {
+	mode := os.Args[1]
+	capMiB, _ := strconv.Atoi(os.Args[2])
+	capBytes := capMiB << 20
+	base := 200.0
+	if s := os.Getenv("BASE_RATE"); s != "" {
+		base, _ = strconv.ParseFloat(s, 64)
+	}
+	rnd := rand.New(rand.NewSource(1))
+	order := list.New()
+	index := map[int]*list.Element{}
+	size := 0
+	keys := 1000
+	start := time.Now()
+	burst := 1.0
+	for {
+		t := time.Since(start).Seconds()
+		u := rnd.Float64()
+		if u < 0.01 {
+			burst = 1 + 2*rnd.Float64()
+		} else if u < 0.06 {
+			burst = 1
+		}
+		rate := base * (1 + 0.6*math.Sin(2*math.Pi*t/240)) * burst
+		requests := int(math.Max(1, rate/10))
+		for i := 0; i < requests; i++ {
+			garbage := make([]byte, 8192+rnd.Intn(57344))
+			garbage[rnd.Intn(len(garbage))] = 1
+			sink += len(garbage)
+			var key int
+			if mode == "lru" {
+				keys++ // the key space grows; recent keys are hot
+				key = keys - int(math.Abs(rnd.NormFloat64())*float64(keys)/8)
+			} else {
+				keys++ // sessions: every request opens one, the oldest expire
+				key = keys
+			}
+			if el, ok := index[key]; ok {
+				order.MoveToFront(el)
+				continue
+			}
+			value := make([]byte, 1024+rnd.Intn(15360))
+			rnd.Read(value)
+			index[key] = order.PushFront(&entry{key, value})
+			size += len(value)
+			for size > capBytes {
+				last := order.Back()
+				e := last.Value.(*entry)
+				order.Remove(last)
+				delete(index, e.key)
+				size -= len(e.value)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
