@@ -34,7 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
-from leakwatch.core.analysis import Samples, VersionVerdict, analyse_segment, split_segments, verdict_for_version
+from leakwatch.core.analysis import (
+    Samples,
+    VersionVerdict,
+    against_rss,
+    analyse_segment,
+    split_segments,
+    verdict_for_version,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO / "tests" / "corpus" / "traces"
@@ -60,6 +67,9 @@ class Trace:
     onset: float | None
     oom: float | None
     pods: list[Samples]
+    # Each pod's RSS where the trace recorded it (`signals.rss`): the operator reads it when the
+    # working set grows, to tell page cache from a leak.
+    rss: list[Samples] = field(default_factory=list)
 
     @property
     def leak(self) -> bool:
@@ -80,6 +90,11 @@ def load_corpus(directory: Path) -> list[Trace]:
         with gzip.open(path, "rt") as handle:
             doc = json.load(handle)
         pods = [Samples(np.array(p["t"], dtype=float), np.array(p["bytes"], dtype=float)) for p in doc["pods"]]
+        rss = [
+            Samples(np.array(p["t"], dtype=float), np.array(p["signals"]["rss"], dtype=float))
+            for p in doc["pods"]
+            if len(p["t"]) and "rss" in p.get("signals", {})
+        ]
         traces.append(
             Trace(
                 name=doc["name"],
@@ -89,6 +104,7 @@ def load_corpus(directory: Path) -> list[Trace]:
                 onset=doc.get("onset_time"),
                 oom=doc.get("oom_time"),
                 pods=[p for p in pods if len(p)],
+                rss=rss,
             )
         )
     if not traces:
@@ -144,8 +160,9 @@ def predict_linear(range_seconds: float = HOUR, ahead_seconds: float = 4 * HOUR)
 
 def leakwatch_verdicts(window_seconds: float, sensitivity: str, max_gap_seconds: float) -> VerdictOf:
     """What the operator does each cycle: split each pod's window into container runs, analyse each
-    run, and combine them into one verdict for the version (OOMKills are zero before the first OOM,
-    which is the only time a detection counts). Remembered, so both levels' replays analyse once."""
+        run, and combine them into one verdict for the version (OOMKills are zero before the first OOM,
+        which is the only time a detection counts), read beside RSS where the trace has it, as the
+    operator reads it for growing versions. Remembered, so both levels' replays analyse once."""
     seen_before: dict[tuple[str, float], VersionVerdict] = {}
 
     def verdict_of(trace: Trace, now: float) -> VersionVerdict:
@@ -160,6 +177,13 @@ def leakwatch_verdicts(window_seconds: float, sensitivity: str, max_gap_seconds:
                 pod_seconds += run.span_seconds
                 segments.append(analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity))
         verdict = verdict_for_version(trace.name, segments, oom_kills=0, pod_hours=pod_seconds / HOUR, oom_threshold=2)
+        if trace.rss:
+            rss_runs = [
+                analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity)
+                for pod in trace.rss
+                for run in split_segments(window(pod, now, window_seconds), max_gap_seconds=max_gap_seconds)
+            ]
+            verdict = against_rss(verdict, rss_runs)
         seen_before[(trace.name, now)] = verdict
         return verdict
 

@@ -320,3 +320,21 @@ def test_the_benchmark_scores_a_small_corpus(tmp_path: Path) -> None:
     # The early level's first word comes no later than the alerting one's, on the same verdicts.
     suspected = scores["leakwatch Suspected+"]
     assert suspected["true_positives"] == 1 and suspected["median_delay"] <= leakwatch["median_delay"]
+
+
+def test_the_benchmark_reads_a_recorded_traces_rss_as_the_operator_does(tmp_path: Path) -> None:
+    """Page cache recorded from a real process writing files: its working set grows, its RSS does not.
+    Read beside its RSS it is Suspected (shown) and never Leaking (alerted)."""
+    for path in (CORPUS / "recorded").glob("pagecache-writer-real-*.json.gz"):
+        shutil.copy(path, tmp_path)
+    run = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "detection.py"), "--corpus", str(tmp_path), "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    scores = {s["detector"]: s for s in json.loads(run.stdout)["scores"]}
+    assert scores["leakwatch"]["traces"] == 1
+    assert scores["leakwatch"]["false_positives"] == 0
+    assert scores["leakwatch Suspected+"]["false_positives"] == 1

@@ -22,7 +22,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
@@ -545,3 +545,35 @@ def _suspected(
     # A segment's confidence is in the call it made, here "not leaking (yet)": the leak's share is the rest.
     confidence = 1.0 - float(np.median([s.confidence for s in suspected]))
     return VersionVerdict(version, "Suspected", growth, time_to_oom, confidence, evidence)
+
+
+# The working set counts the page cache of the files a container writes and reads, which the kernel
+# reclaims before it OOMKills; RSS (anonymous memory) does not. Growth that RSS does not share, by
+# at least this part, is that cache (or tmpfs, which does not get reclaimed, but then OOMKills,
+# which are counted, make the version Leaking anyway).
+RSS_SHARE_OF_A_LEAK: Final = 0.25
+
+
+def against_rss(verdict: VersionVerdict, rss_runs: Sequence[SegmentAnalysis]) -> VersionVerdict:
+    """A working-set verdict of Leaking or Suspected, read beside the same pods' RSS runs: growth RSS
+    does not share is page cache, Suspected and not Leaking, since a cache the kernel will reclaim is
+    no reason to page anyone or roll back. Without RSS runs to read, the verdict stands."""
+    runs = [run for run in rss_runs if run.analysable]
+    if verdict.verdict not in ("Leaking", "Suspected") or verdict.by_oom_kills or not verdict.growth_bytes_per_second:
+        return verdict
+    if not runs or any(run.leaking or run.suspected for run in runs):
+        return verdict
+    rss_growth = float(np.median([run.slope_bytes_per_second for run in runs]))
+    if rss_growth >= RSS_SHARE_OF_A_LEAK * verdict.growth_bytes_per_second:
+        return verdict
+    return replace(
+        verdict,
+        verdict="Suspected",
+        time_to_oom_seconds=None,
+        evidence=[
+            *verdict.evidence,
+            f"RSS grows {mib_per_hour(max(rss_growth, 0.0))} of that: the growth is page cache (or tmpfs), which "
+            "the kernel reclaims before it OOMKills; Suspected, not Leaking, until RSS grows too or OOMKills "
+            "reach oom.threshold",
+        ],
+    )

@@ -10,9 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Final
-
-import numpy as np
 
 from leakwatch.api.common import parse_duration
 from leakwatch.api.leakwatch import LeakWatchSpec
@@ -22,9 +19,9 @@ from leakwatch.core.analysis import (
     Samples,
     SegmentAnalysis,
     VersionVerdict,
+    against_rss,
     analyse_segment,
     human_duration,
-    mib_per_hour,
     split_segments,
     verdict_for_version,
 )
@@ -101,13 +98,6 @@ def assess(
     return Assessment(verdicts, used, dropped)
 
 
-# The working set counts the page cache of the files a container writes and reads, which the kernel
-# reclaims before it OOMKills; RSS (anonymous memory) does not. Growth that RSS does not share, by
-# at least this part, is that cache (or tmpfs, which does not get reclaimed, but then OOMKills,
-# which are counted, make the version Leaking anyway).
-RSS_SHARE_OF_A_LEAK: Final = 0.25
-
-
 def versions_to_check_against_rss(assessment: Assessment, spec: LeakWatchSpec) -> list[str]:
     """Versions judged Leaking or Suspected on the working set's growth alone (not on OOMKills)."""
     if spec.memory.signal != "WorkingSet":
@@ -137,24 +127,7 @@ def check_against_rss(
     )
     verdicts = dict(assessment.verdicts)
     for version in versions_to_check_against_rss(assessment, spec):
-        runs = [run for run in segments.get(version, []) if run.analysable]
-        verdict = verdicts[version]
-        if not runs or any(run.leaking or run.suspected for run in runs):
-            continue
-        rss_growth = float(np.median([run.slope_bytes_per_second for run in runs]))
-        if rss_growth >= RSS_SHARE_OF_A_LEAK * (verdict.growth_bytes_per_second or 0.0):
-            continue
-        verdicts[version] = replace(
-            verdict,
-            verdict="Suspected",
-            time_to_oom_seconds=None,
-            evidence=[
-                *verdict.evidence,
-                f"RSS grows {mib_per_hour(max(rss_growth, 0.0))} of that: the growth is page cache (or tmpfs), which "
-                "the kernel reclaims before it OOMKills; Suspected, not Leaking, until RSS grows too or OOMKills "
-                "reach oom.threshold",
-            ],
-        )
+        verdicts[version] = against_rss(verdicts[version], segments.get(version, []))
     return replace(assessment, verdicts=verdicts)
 
 
