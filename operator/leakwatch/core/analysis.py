@@ -554,17 +554,21 @@ def _suspected(
 RSS_SHARE_OF_A_LEAK: Final = 0.25
 
 
+def called_on_growth(verdict: VersionVerdict) -> bool:
+    """Leaking or Suspected on its memory's growth alone (OOMKills did not call it): what RSS can overturn."""
+    called = verdict.verdict in ("Leaking", "Suspected") and not verdict.by_oom_kills
+    return called and bool(verdict.growth_bytes_per_second)
+
+
 def against_rss(verdict: VersionVerdict, rss_runs: Sequence[SegmentAnalysis]) -> VersionVerdict:
     """A working-set verdict of Leaking or Suspected, read beside the same pods' RSS runs: growth RSS
     does not share is page cache, Suspected and not Leaking, since a cache the kernel will reclaim is
     no reason to page anyone or roll back. Without RSS runs to read, the verdict stands."""
     runs = [run for run in rss_runs if run.analysable]
-    if verdict.verdict not in ("Leaking", "Suspected") or verdict.by_oom_kills or not verdict.growth_bytes_per_second:
-        return verdict
-    if not runs or any(run.leaking or run.suspected for run in runs):
+    if not called_on_growth(verdict) or not runs or any(run.leaking or run.suspected for run in runs):
         return verdict
     rss_growth = float(np.median([run.slope_bytes_per_second for run in runs]))
-    if rss_growth >= RSS_SHARE_OF_A_LEAK * verdict.growth_bytes_per_second:
+    if rss_growth >= RSS_SHARE_OF_A_LEAK * (verdict.growth_bytes_per_second or 0.0):
         return verdict
     return replace(
         verdict,

@@ -21,6 +21,7 @@ from leakwatch.core.analysis import (
     VersionVerdict,
     against_rss,
     analyse_segment,
+    called_on_growth,
     human_duration,
     split_segments,
     verdict_for_version,
@@ -102,11 +103,7 @@ def versions_to_check_against_rss(assessment: Assessment, spec: LeakWatchSpec) -
     """Versions judged Leaking or Suspected on the working set's growth alone (not on OOMKills)."""
     if spec.memory.signal != "WorkingSet":
         return []
-    return sorted(
-        version
-        for version, verdict in assessment.verdicts.items()
-        if verdict.verdict in ("Leaking", "Suspected") and verdict.growth_bytes_per_second and not verdict.by_oom_kills
-    )
+    return sorted(version for version, verdict in assessment.verdicts.items() if called_on_growth(verdict))
 
 
 def check_against_rss(

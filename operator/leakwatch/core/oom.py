@@ -34,10 +34,6 @@ MIN_BUCKET_SECONDS = 60
 # pipeline that deploys each commit would otherwise grow the status past etcd's object size limit.
 # The oldest that no longer run go first; their OOMKills stay in the all-time total.
 MAX_VERSIONS = 64
-# Live pods whose records the status keeps (MAX_STORED_PODS). A record is about 270 bytes, so
-# 2,000 of them take about 550 KB, leaving room in etcd's 1.5 MiB object limit for the rest of the
-# status (the component sets alone can take 290 KB). Pods beyond it are left out of the status,
-# not out of the ledger: see `Ledger.unstored_before` for what that costs after an operator restart.
 # Versions whose component sets are kept (the newest by last seen, running ones always): enough to
 # diff a leaking release against the flat one before it, and bounded, since they live in status.
 MAX_VERSIONS_WITH_COMPONENTS = 8
@@ -234,9 +230,10 @@ class Ledger:
             started = _time_or(pod.started_at, now)
             seen = self._version(version, workload, pod.started_at or rfc3339(now))
             if self.unstored_before is not None and started < _parse(self.unstored_before):
+                # Maybe one the stored ledger left out: counted among its version's pods already.
                 watching_since = max(watching_since or started, _parse(self.unstored_before))
             else:
-                seen.pods += 1  # one left out of the stored ledger was counted when first seen
+                seen.pods += 1
             if watching_since is not None and started < watching_since:
                 record.containers = {
                     state.name: _baseline(state, watching_since)
