@@ -31,6 +31,7 @@ from leakwatch.api import GROUP, VERSION
 from leakwatch.core.components import COMPONENTS_ANNOTATION
 from leakwatch_dev import grafana
 from leakwatch_dev.cluster import ControlPlane, binary_dirs, find_binary
+from leakwatch_dev.dashboard import VERDICT_CODES
 from leakwatch_dev.kubelet import CUSTOM_STATUS, FakeKubelet, VersionBehaviour, fake_node
 from leakwatch_dev.prometheus import PrometheusServer
 
@@ -245,8 +246,9 @@ def test_every_panel_query_returns_data(resolved: grafana.View, board: Doc) -> N
     # Pod-seconds per second is the number of pods: 3.1.2 has run two pods for a minute by now.
     assert labels("Pods running per version/A", "version") == {"3.0.10", "3.1.2"}
     assert 1.5 <= peak("Pods running per version/A", version="3.1.2") <= 2.5
-    assert peak("Verdict per version/A", version="3.0.10") == 2  # Stable
-    assert peak("Verdict per version/A", version="3.1.2") == 3  # Leaking
+    code = {verdict: number for number, (verdict, _) in VERDICT_CODES.items()}
+    assert peak("Verdict per version/A", version="3.0.10") == code["Stable"]
+    assert peak("Verdict per version/A", version="3.1.2") == code["Leaking"]
     assert peak("Memory growth rate per version/A", version="3.1.2") > 0
     assert "3.1.2" in labels("Time to OOM per version/A", "version")
     # Both pods were OOMKilled: two kills, in one bar or in two (the counter exists at 0 from the
