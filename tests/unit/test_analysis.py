@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -302,17 +303,22 @@ def test_every_corpus_trace_follows_the_documented_format() -> None:
             assert doc["onset_time"] is None and doc["oom_time"] is None, path.name
 
 
-def test_the_benchmark_scores_a_small_corpus(tmp_path: Path) -> None:
-    for name in ("steady_leak-00", "flat_sawtooth-00", "warmup_plateau-00"):
-        shutil.copy(CORPUS / "traces" / f"{name}.json.gz", tmp_path)
+def bench_scores(corpus: Path) -> dict[str, Any]:
+    """bench/detection.py's JSON scores on the traces in `corpus`, by detector."""
     run = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "detection.py"), "--corpus", str(tmp_path), "--json"],
+        [sys.executable, str(REPO / "bench" / "detection.py"), "--corpus", str(corpus), "--json"],
         check=True,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    scores = {s["detector"]: s for s in json.loads(run.stdout)["scores"]}
+    return {s["detector"]: s for s in json.loads(run.stdout)["scores"]}
+
+
+def test_the_benchmark_scores_a_small_corpus(tmp_path: Path) -> None:
+    for name in ("steady_leak-00", "flat_sawtooth-00", "warmup_plateau-00"):
+        shutil.copy(CORPUS / "traces" / f"{name}.json.gz", tmp_path)
+    scores = bench_scores(tmp_path)
     leakwatch = scores["leakwatch"]
     assert (leakwatch["true_positives"], leakwatch["false_positives"], leakwatch["misses"]) == (1, 0, 0)
     assert 0 < leakwatch["median_delay"] < 0.5
@@ -327,14 +333,7 @@ def test_the_benchmark_reads_a_recorded_traces_rss_as_the_operator_does(tmp_path
     Read beside its RSS it is Suspected (shown) and never Leaking (alerted)."""
     for path in (CORPUS / "recorded").glob("pagecache-writer-real-*.json.gz"):
         shutil.copy(path, tmp_path)
-    run = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "detection.py"), "--corpus", str(tmp_path), "--json"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    scores = {s["detector"]: s for s in json.loads(run.stdout)["scores"]}
+    scores = bench_scores(tmp_path)
     assert scores["leakwatch"]["traces"] == 1
     assert scores["leakwatch"]["false_positives"] == 0
     assert scores["leakwatch Suspected+"]["false_positives"] == 1
