@@ -54,6 +54,7 @@ DEFAULT_CORPORA = (
 SUSPECTED = "leakwatch Suspected+"  # the first Suspected or Leaking verdict: no alert, shown in status
 LATE_DELAY = 0.5  # reporting only: a detection after half the onset-to-OOM time is listed as late
 HOUR = 3600.0
+OOM_THRESHOLD = 2  # the operator's default oom.threshold
 
 TARGETS = {"precision": 0.98, "recall": 0.95, "median_delay": 0.25, "median_tto_error": 0.20}
 
@@ -158,11 +159,27 @@ def predict_linear(range_seconds: float = HOUR, ahead_seconds: float = 4 * HOUR)
     return detect
 
 
-def leakwatch_verdicts(window_seconds: float, sensitivity: str, max_gap_seconds: float) -> VerdictOf:
+def oom_kills(trace: Trace, now: float, window_seconds: float) -> list[float]:
+    """When the trace's containers were OOMKilled within the window up to `now`: a sample at the
+    limit is a kill (the corpus format's convention), as the kubelet reports it to the operator."""
+    kills: list[float] = []
+    for pod in trace.pods:
+        seen = window(pod, now, window_seconds)
+        kills.extend(float(t) for t in seen.t[seen.v >= trace.limit_bytes])
+    return sorted(kills)
+
+
+def leakwatch_verdicts(
+    window_seconds: float, sensitivity: str, max_gap_seconds: float, *, kills_as_evidence: bool = True
+) -> VerdictOf:
     """What the operator does each cycle: split each pod's window into container runs, analyse each
-        run, and combine them into one verdict for the version (OOMKills are zero before the first OOM,
-        which is the only time a detection counts), read beside RSS where the trace has it, as the
-    operator reads it for growing versions. Remembered, so both levels' replays analyse once."""
+    run, and combine them into one verdict for the version with its OOMKills in the window (none
+    before the first OOM, the only time a detection counts in the main score; they matter for OOM
+    loops), read beside RSS where the trace has it, as the operator reads it for growing versions.
+    Remembered, so both levels' replays analyse once.
+
+    `kills_as_evidence=False` is the operator before it read a killed run's repetition: OOMKills
+    count only when they reach `oom.threshold` (the baseline of the OOM-loop table)."""
     seen_before: dict[tuple[str, float], VersionVerdict] = {}
 
     def verdict_of(trace: Trace, now: float) -> VersionVerdict:
@@ -176,7 +193,14 @@ def leakwatch_verdicts(window_seconds: float, sensitivity: str, max_gap_seconds:
             for run in split_segments(seen, max_gap_seconds=max_gap_seconds):
                 pod_seconds += run.span_seconds
                 segments.append(analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity))
-        verdict = verdict_for_version(trace.name, segments, oom_kills=0, pod_hours=pod_seconds / HOUR, oom_threshold=2)
+        kills = len(oom_kills(trace, now, window_seconds))
+        verdict = verdict_for_version(
+            trace.name,
+            segments,
+            oom_kills=kills if kills_as_evidence or kills >= OOM_THRESHOLD else 0,
+            pod_hours=pod_seconds / HOUR,
+            oom_threshold=OOM_THRESHOLD,
+        )
         if trace.rss:
             rss_runs = [
                 analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity)
@@ -435,6 +459,63 @@ def print_side_by_side(corpora: list[tuple[str, Path, list[Score]]]) -> None:
             print(f"{s.detector:<24}{name:<10}{gap(s.precision, s_ref.precision):>24}{gap(s.recall, s_ref.recall):>24}")
 
 
+@dataclass
+class LoopResult:
+    """A leak that OOMKills again and again: how many kills each detector lets through first."""
+
+    name: str
+    kills: int  # in the whole trace
+    kills_before: dict[str, int | None]  # per detector; None: never alerted while the trace lasts
+
+
+def oom_loops(traces: list[Trace], detectors: list[tuple[str, Detector]], every_seconds: float) -> list[LoopResult]:
+    """Replay every leak trace that OOMKills more than once to its end (the main score stops at the
+    first kill) and count the kills before each detector's first alert at or after the onset."""
+    results = []
+    for trace in traces:
+        kills = oom_kills(trace, trace.end, math.inf)
+        if not trace.leak or trace.onset is None or len(kills) < 2:
+            continue
+        before: dict[str, int | None] = {}
+        for label, detector in detectors:
+            now = max(trace.start, trace.onset) + every_seconds
+            before[label] = None
+            while now <= trace.end + 1e-9:
+                if detector(trace, now) is not None:
+                    before[label] = sum(k <= now for k in kills)
+                    break
+                now += every_seconds
+        results.append(LoopResult(trace.name, len(kills), before))
+    return results
+
+
+def print_oom_loops(corpora: list[tuple[str, list[LoopResult]]]) -> None:
+    rows = [(name, r) for name, results in corpora for r in results]
+    if not rows:
+        return
+    labels = list(rows[0][1].kills_before)
+    print()
+    print("OOM loops: leaks that OOMKill again and again, replayed to the end; OOMKills before each detector's")
+    print("first alert (- : none while the trace lasts)")
+    print(f"{'corpus':<10}{'trace':<44}{'kills':>6}" + "".join(f"{label:>26}" for label in labels))
+    for name, r in rows:
+        cells = "".join(f"{fmt_kills(r.kills_before[label]):>26}" for label in labels)
+        print(f"{name:<10}{r.name[:43]:<44}{r.kills:>6}{cells}")
+    for label in labels:
+        counts = [r.kills_before[label] for _, r in rows]
+        caught = [c for c in counts if c is not None]
+        typical = fmt(median([float(c) for c in caught]), "{:.1f}")
+        first = sum(c == 0 for c in caught)
+        print(
+            f"  {label}: median {typical} OOMKills before the alert, {first} of {len(counts)} alerted before the "
+            f"first, {len(counts) - len(caught)} never"
+        )
+
+
+def fmt_kills(count: int | None) -> str:
+    return "-" if count is None else str(count)
+
+
 def parse_corpus(value: str) -> tuple[str, Path]:
     """NAME=DIR, or a bare DIR (named by its path, as before)."""
     name, sep, rest = value.partition("=")
@@ -483,6 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     began = time.monotonic()
     scored: list[tuple[str, Path, list[Score]]] = []
+    loops: list[tuple[str, list[LoopResult]]] = []
     for name, directory, traces in loaded:
         verdicts = leakwatch_verdicts(args.window * HOUR, args.sensitivity, args.max_gap * 60)
         detectors: list[tuple[str, Detector]] = [
@@ -492,6 +574,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             (SUSPECTED, leakwatch(verdicts, ("Suspected", "Leaking"))),
         ]
         scored.append((name, directory, [score(label, traces, detector, every) for label, detector in detectors]))
+        threshold_only = leakwatch_verdicts(
+            args.window * HOUR, args.sensitivity, args.max_gap * 60, kills_as_evidence=False
+        )
+        loop_detectors = [
+            ("leakwatch", leakwatch(verdicts)),
+            (f"leakwatch, kills>={OOM_THRESHOLD} only", leakwatch(threshold_only)),
+            ("static >90% of limit", static_threshold(0.9)),
+        ]
+        loops.append((name, oom_loops(traces, loop_detectors, every)))
     wall = time.monotonic() - began
 
     def settings_for(name: str, directory: Path, scores: list[Score]) -> dict[str, object]:
@@ -501,7 +592,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if len(scored) == 1:
             name, directory, scores = scored[0]
             settings = settings_for(name, directory, scores) | common
-            doc: dict[str, object] = {"settings": settings, "targets": TARGETS, "scores": [asdict(s) for s in scores]}
+            doc: dict[str, object] = {
+                "settings": settings,
+                "targets": TARGETS,
+                "scores": [asdict(s) for s in scores],
+                "oom_loops": [asdict(r) for r in loops[0][1]],
+            }
         else:
             ref = reference_corpus([name for name, _, _ in scored])
             ref_scores = next(scores for name, _, scores in scored if name == ref)
@@ -514,6 +610,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "name": name,
                         "dir": str(directory),
                         "scores": [asdict(s) for s in scores],
+                        "oom_loops": [asdict(r) for r in corpus_loops],
                         "gap": [
                             {
                                 "detector": s.detector,
@@ -523,7 +620,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             for s, r in zip(scores, ref_scores, strict=True)
                         ],
                     }
-                    for name, directory, scores in scored
+                    for (name, directory, scores), (_, corpus_loops) in zip(scored, loops, strict=True)
                 ],
                 "wall_seconds": wall,
             }
@@ -533,10 +630,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         name, directory, scores = scored[0]
         print_tables(scores, settings_for(name, directory, scores) | common)
         print_errors(scores[0])
+        print_oom_loops(loops)
     else:
         for name, directory, scores in scored:
             print_corpus(name, directory, scores, settings_for(name, directory, scores) | common)
         print_side_by_side(scored)
+        print_oom_loops(loops)
         print()
         print(f"wall time {wall:.0f} s for {len(scored)} corpora")
     return 0

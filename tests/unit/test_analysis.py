@@ -249,6 +249,37 @@ def test_oom_kills_alone_make_a_version_leak() -> None:
     assert any("1 OOMKill in" in e for e in below.evidence)
 
 
+def test_a_leak_that_oom_kills_before_it_can_be_called_is_caught_by_its_next_run() -> None:
+    # 250 MiB/h from 300 MiB reaches the 1 GiB limit in under 3 h: too short a run for a call, and an
+    # OOMKill is one below the threshold. The next run grows the same way: Leaking, before the next kill.
+    killed = analysed(memory(2.8, linear(300 * MIB, 250 * MIB), seed=1))
+    again = analysed(memory(1.0, linear(300 * MIB, 250 * MIB), seed=2, start=killed.end + STEP))
+    assert not killed.leaking and not again.leaking
+
+    verdict = verdict_for_version("3.1.2", [killed, again], oom_kills=1, pod_hours=3.8, oom_threshold=2)
+
+    assert verdict.verdict == "Leaking" and verdict.by_oom_kills
+    assert "2 of 2 container runs grow the same way" in verdict.evidence[-2]
+    assert "after an OOMKill" in verdict.evidence[-2]
+    assert verdict.time_to_oom_seconds == again.time_to_limit_seconds
+    assert verdict.time_to_oom_seconds is not None and 1.5 * HOUR < verdict.time_to_oom_seconds < 2.5 * HOUR
+    # Without the kill the same runs are only growth too short to call.
+    assert verdict_for_version("3.1.2", [killed, again], oom_kills=0, pod_hours=3.8, oom_threshold=2).verdict == (
+        "Suspected"
+    )
+
+
+def test_runs_that_do_not_repeat_a_killed_run_are_not_called_on_one_oom_kill() -> None:
+    killed = analysed(memory(2.8, linear(300 * MIB, 250 * MIB), seed=1))
+    slower = analysed(memory(2.0, linear(300 * MIB, 60 * MIB), seed=2, start=killed.end + STEP))
+    beside = analysed(memory(1.0, linear(300 * MIB, 250 * MIB), seed=3, start=killed.start + HOUR))
+
+    for runs in ([killed, slower], [killed, beside], [killed]):
+        verdict = verdict_for_version("3.1.2", runs, oom_kills=1, pod_hours=4, oom_threshold=2)
+        # A third of the slope is another growth; a replica growing beside the killed run is no restart.
+        assert verdict.verdict != "Leaking", [s.slope_bytes_per_second * HOUR / MIB for s in runs]
+
+
 def test_a_short_series_is_insufficient_data() -> None:
     short = analysed(memory(0.3, linear(300 * MIB, 200 * MIB)))
     verdict = verdict_for_version("4.0.0", [short], oom_kills=0, pod_hours=0.3, oom_threshold=2)
@@ -303,8 +334,8 @@ def test_every_corpus_trace_follows_the_documented_format() -> None:
             assert doc["onset_time"] is None and doc["oom_time"] is None, path.name
 
 
-def bench_scores(corpus: Path) -> dict[str, Any]:
-    """bench/detection.py's JSON scores on the traces in `corpus`, by detector."""
+def bench_json(corpus: Path) -> dict[str, Any]:
+    """What bench/detection.py prints with --json for the traces in `corpus`."""
     run = subprocess.run(
         [sys.executable, str(REPO / "bench" / "detection.py"), "--corpus", str(corpus), "--json"],
         check=True,
@@ -312,7 +343,13 @@ def bench_scores(corpus: Path) -> dict[str, Any]:
         text=True,
         timeout=120,
     )
-    return {s["detector"]: s for s in json.loads(run.stdout)["scores"]}
+    doc: dict[str, Any] = json.loads(run.stdout)
+    return doc
+
+
+def bench_scores(corpus: Path) -> dict[str, Any]:
+    """bench/detection.py's JSON scores on the traces in `corpus`, by detector."""
+    return {s["detector"]: s for s in bench_json(corpus)["scores"]}
 
 
 def test_the_benchmark_scores_a_small_corpus(tmp_path: Path) -> None:
@@ -337,3 +374,41 @@ def test_the_benchmark_reads_a_recorded_traces_rss_as_the_operator_does(tmp_path
     assert scores["leakwatch"]["traces"] == 1
     assert scores["leakwatch"]["false_positives"] == 0
     assert scores["leakwatch Suspected+"]["false_positives"] == 1
+
+
+def test_the_benchmark_counts_the_oom_kills_of_a_loop_before_each_alert(tmp_path: Path) -> None:
+    """A leak that reaches its limit in under 3 h, restarts and leaks again, three times: the main
+    score stops at the first kill, the OOM-loop table replays to the end."""
+    t: list[float] = []
+    v: list[float] = []
+    start = START
+    for run in range(3):
+        samples = memory(4, linear(300 * MIB, 250 * MIB), seed=run, start=start)
+        below = samples.v < GIB
+        killed_at = int(np.argmin(below))  # the first sample at or over the limit: the kill
+        t += [float(x) for x in samples.t[:killed_at]] + [float(samples.t[killed_at])]
+        v += [float(x) for x in samples.v[:killed_at]] + [GIB]
+        start = float(samples.t[killed_at]) + 2 * STEP
+    doc = {
+        "format": 1,
+        "name": "oom-loop",
+        "pattern": "oom-loop",
+        "label": "leak",
+        "description": "250 MiB/h from 300 MiB to a 1 GiB limit, three times",
+        "seed": 0,
+        "step_seconds": STEP,
+        "limit_bytes": GIB,
+        "onset_time": START,
+        "oom_time": next(x for x, y in zip(t, v, strict=True) if y >= GIB),
+        "leaking_pods": ["loop-0"],
+        "pods": [{"name": "loop-0", "t": t, "bytes": v}],
+    }
+    with gzip.open(tmp_path / "oom-loop.json.gz", "wt") as handle:
+        json.dump(doc, handle)
+
+    (loop,) = bench_json(tmp_path)["oom_loops"]
+
+    assert loop["kills"] == 3
+    assert loop["kills_before"]["leakwatch"] == 1  # the second run grows like the killed one
+    assert loop["kills_before"]["leakwatch, kills>=2 only"] == 2  # oom.threshold's default
+    assert loop["kills_before"]["static >90% of limit"] == 0

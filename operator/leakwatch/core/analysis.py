@@ -13,7 +13,9 @@ The path from samples to a verdict:
    in one half of the span only. A segment is only called leaking once the growth has lasted long
    enough for its extrapolation to the limit to be believable: predicting 20 hours ahead from one
    hour of data is how warm-ups and converging growth turn into false alarms.
-3. `verdict_for_version` combines the segments of every pod of one version with its OOMKills.
+3. `verdict_for_version` combines the segments of every pod of one version with its OOMKills. A leak
+   fast enough to OOMKill before its growth has lasted long enough to be called is caught by its
+   repetition instead: after an OOMKill, a second run growing the way the killed one did is a leak.
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ MAX_DECAY_OVER_SPAN: Final = 2.5
 # Growth that passes every test but has lasted only this share of the span a Leaking call needs is
 # Suspected: an early word in status and on the dashboard, wrong more often, never an alert.
 SUSPECTED_SHARE_OF_SPAN: Final = 0.5
+# After an OOMKill, runs that grow like a leak, each for at least this long and at slopes within
+# this factor of each other, are one leak restarting with its container, not bad luck.
+MIN_REPEATED_RUN_SECONDS: Final = 1800.0
+REPEATED_RUNS_SLOPE_RATIO: Final = 2.0
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,8 @@ class SegmentAnalysis:
     growth_start: float = math.nan  # where the analysed growth begins (segment start, or a change point)
     suspected: bool = False  # leaking but for the length of the growth: SUSPECTED_SHARE_OF_SPAN of it is there
     needed_growth_seconds: float = math.inf  # how long the growth must last to be called leaking
+    # Significant, monotone, even and not levelling off, however long it has lasted so far.
+    shaped_like_a_leak: bool = False
 
     @property
     def duration_seconds(self) -> float:
@@ -162,7 +170,8 @@ class VersionVerdict:
     time_to_oom_seconds: float | None
     confidence: float
     evidence: list[str]
-    by_oom_kills: bool = False  # called Leaking because its OOMKills reached the threshold
+    # Called Leaking with OOMKills as evidence: they reached the threshold, or a killed run repeats.
+    by_oom_kills: bool = False
 
 
 # --- segments ----------------------------------------------------------------------------------
@@ -424,6 +433,7 @@ def analyse_segment(seg: Samples, *, limit_bytes: float | None, sensitivity: str
         growth_start=growth_start,
         suspected=suspected,
         needed_growth_seconds=required_span,
+        shaped_like_a_leak=shaped_like_a_leak,
     )
 
 
@@ -498,6 +508,10 @@ def verdict_for_version(
             version, "Leaking", growth, time_to_oom, max(confidence, oom_confidence), evidence, by_oom_kills=True
         )
 
+    repeated = _repeated_runs(analysable) if oom_kills else []
+    if repeated and not leaking:
+        return _leaking_again(version, repeated, len(analysable), evidence)
+
     if longest < min_observed_seconds:
         evidence.append(
             f"only {human_duration(longest)} of memory observed in one run; need {human_duration(min_observed_seconds)}"
@@ -524,6 +538,49 @@ def verdict_for_version(
     weights = np.array([s.duration_seconds for s in analysable])
     stable_confidence = float(np.average([s.confidence for s in analysable], weights=weights))
     return VersionVerdict(version, "Stable", median_growth, None, stable_confidence, evidence)
+
+
+def _repeated_runs(analysable: Sequence[SegmentAnalysis]) -> list[SegmentAnalysis]:
+    """The runs that grow the way the latest one does, when one of them ended before it began (a
+    restart, not a replica beside it); else none. Runs of a leak that OOMKills every few hours are
+    each too short to be called on their own, but they repeat: same shape, same slope, another kill."""
+    grown = [
+        s
+        for s in analysable
+        if s.shaped_like_a_leak and s.slope_bytes_per_second > 0 and s.end - s.growth_start >= MIN_REPEATED_RUN_SECONDS
+    ]
+    if not grown:
+        return []
+    latest = max(grown, key=lambda s: s.end)
+    alike = [
+        s
+        for s in grown
+        if max(s.slope_bytes_per_second, latest.slope_bytes_per_second)
+        <= REPEATED_RUNS_SLOPE_RATIO * min(s.slope_bytes_per_second, latest.slope_bytes_per_second)
+    ]
+    restarted = any(s.end <= latest.start for s in alike)
+    return alike if restarted else []
+
+
+def _leaking_again(
+    version: str, repeated: Sequence[SegmentAnalysis], analysable: int, evidence: list[str]
+) -> VersionVerdict:
+    """A version OOMKilled before, whose runs keep growing the same way: Leaking before the next kill."""
+    growth = float(np.median([s.slope_bytes_per_second for s in repeated]))
+    slowest = min(s.slope_bytes_per_second for s in repeated)
+    fastest = max(s.slope_bytes_per_second for s in repeated)
+    evidence.append(
+        f"{len(repeated)} of {_runs(analysable)} grow the same way ({mib_per_hour(slowest)} to "
+        f"{mib_per_hour(fastest)} on the lower envelope) after an OOMKill: each run is shorter than a leak "
+        "needs to be called on its own, but the growth comes back with every restart"
+    )
+    latest = max(repeated, key=lambda s: s.end)
+    time_to_oom = latest.time_to_limit_seconds
+    if time_to_oom is not None:
+        evidence.append(f"at that rate the latest run reaches its memory limit in {human_duration(time_to_oom)}")
+    # How monotone the runs are is how sure the call is; the OOMKill before them is why it is made.
+    confidence = float(np.median([max(0.0, s.kendall_tau) for s in repeated]))
+    return VersionVerdict(version, "Leaking", growth, time_to_oom, confidence, evidence, by_oom_kills=True)
 
 
 def _suspected(
