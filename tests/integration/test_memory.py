@@ -67,7 +67,13 @@ def world(
     core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - (HOURS + 1) * 3600))
     # 3.2.0 writes files: its working set grows as the page cache fills, its RSS stays flat.
-    pods = {"checkout-api-leaky-0": "3.1.2", "checkout-api-flat-0": "3.0.10", "checkout-api-cache-0": "3.2.0"}
+    # 3.3.0 is a JVM whose heap grows to its max (-Xmx 600 MiB), 400 MiB short of the limit.
+    pods = {
+        "checkout-api-leaky-0": "3.1.2",
+        "checkout-api-flat-0": "3.0.10",
+        "checkout-api-cache-0": "3.2.0",
+        "checkout-api-heap-0": "3.3.0",
+    }
     for name, version in pods.items():
         core_v1.create_namespaced_pod(
             namespace, deployment_pod(name, version, limit="1Gi", rs_hash=version.replace(".", ""))
@@ -97,6 +103,23 @@ def world(
             ("jvm_memory_committed_bytes", (*flat, ("area", "nonheap"), ("id", "Metaspace"))): constant(50),
             ("jvm_native_memory_committed_bytes", (*flat, ("pool", "Other"))): constant(77),
             ("jvm_native_memory_committed_bytes", (*flat, ("pool", "Code"))): constant(10),
+        }
+    )
+    # The heap pod, as Micrometer reports G1: one series per pool, max -1 where a pool has none.
+    # Old Gen commits 45 MiB more each hour up to 420 MiB (of 600); its live objects stay 140 MiB.
+    heap = (("namespace", namespace), ("pod", "checkout-api-heap-0"), ("area", "heap"))
+    seconds = np.arange(NOW - HOURS * 3600, NOW, 15.0)
+    hours = (seconds - seconds[0]) / 3600
+    over = lambda values: list(zip(seconds.tolist(), np.broadcast_to(values, seconds.shape).tolist(), strict=True))  # noqa: E731
+    history.update(
+        {
+            ("container_memory_working_set_bytes", labels(namespace, "checkout-api-heap-0")): trace(rng, LEAK_PER_HOUR),
+            ("jvm_memory_committed_bytes", (*heap, ("id", "G1 Eden Space"))): over(100.0 * MiB),
+            ("jvm_memory_committed_bytes", (*heap, ("id", "G1 Old Gen"))): over((150 + 45 * hours) * MiB),
+            ("jvm_memory_used_bytes", (*heap, ("id", "G1 Eden Space"))): over(90 * MiB * ((seconds % 120) / 120)),
+            ("jvm_memory_used_bytes", (*heap, ("id", "G1 Old Gen"))): over(140.0 * MiB),
+            ("jvm_memory_max_bytes", (*heap, ("id", "G1 Eden Space"))): over(-1.0),
+            ("jvm_memory_max_bytes", (*heap, ("id", "G1 Old Gen"))): over(600.0 * MiB),
         }
     )
     prometheus = PrometheusServer(tmp_path_factory.mktemp("prometheus"))
@@ -164,6 +187,22 @@ def test_working_set_growth_that_rss_does_not_share_is_only_suspected(world: Wor
     assert world.status()["suspectVersion"] == "3.1.2"
 
 
+def test_working_set_growth_that_is_a_jvm_heap_filling_to_its_max_is_only_suspected(world: World) -> None:
+    """The same growth again, but the committed heap grows with it towards a max it will reach 400 MiB
+    short of the limit, while its live objects stay flat: a heap filling to its cap, not a leak."""
+    heap = wait_for(
+        lambda: world.versions().get("3.3.0", {}).get("verdict") == "Suspected" and world.versions()["3.3.0"],
+        timeout=60,
+        what="3.3.0 to be judged Suspected",
+    )
+    assert "timeToOOMSeconds" not in heap or heap["timeToOOMSeconds"] is None
+    assert heap["evidence"][-1].startswith("the committed JVM heap grows 45.0 MiB/h of that, with ")
+    assert "to its max of 600 MiB" in heap["evidence"][-1]
+    # 3.1.2 grows the same way with no heap metrics: still Leaking, and still the suspect.
+    assert world.versions()["3.1.2"]["verdict"] == "Leaking"
+    assert world.status()["suspectVersion"] == "3.1.2"
+
+
 def test_prometheus_outage_degrades_without_flipping_verdicts(world: World) -> None:
     before = wait_for(
         lambda: world.versions().get("3.1.2", {}).get("verdict") == "Leaking" and world.versions(),
@@ -200,7 +239,7 @@ def test_hostile_label_values_never_widen_a_query(world: World) -> None:
     assert prometheus.range_query(memory_query(MemorySpec(), Scope(world.namespace, [".*"])), end - 3600, end, 60) == []
     # ...while the same value unescaped would have matched every pod: the escaping is what holds.
     raw = f'container_memory_working_set_bytes{{namespace={quote(world.namespace)}, pod=~".*"}}'
-    assert len(prometheus.range_query(raw, end - 3600, end, 60)) == 3  # every pod of the namespace
+    assert len(prometheus.range_query(raw, end - 3600, end, 60)) == 4  # every pod of the namespace
 
     # A value that tries to close the string and add an `or` clause is only a strange label value.
     hostile = 'x"} or container_memory_working_set_bytes{pod=~".*'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -10,11 +11,14 @@ import numpy as np
 from leakwatch.api.leakwatch import LeakWatchSpec, OOMSpec
 from leakwatch.core.analysis import Samples, VersionVerdict, human_duration
 from leakwatch.core.assess import (
+    HeapSeries,
     LabelledSeries,
     LeakSummary,
     assess,
+    check_against_heap,
     check_against_rss,
     summarise,
+    versions_to_check_against_heap,
     versions_to_check_against_rss,
 )
 from leakwatch.core.decide import gather_facts
@@ -277,3 +281,61 @@ def test_only_working_set_growth_short_of_oomkills_is_checked() -> None:
     by_kills = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=killed, now=NOW)
     assert by_kills.verdicts["3.1.2"].by_oom_kills
     assert versions_to_check_against_rss(by_kills, SPEC) == []
+
+
+# --- the JVM heap beside the working set -------------------------------------------------------
+
+
+def heap_level(pod: str, mib: float, namespace: str = "shop") -> LabelledSeries:
+    t = np.arange(NOW.timestamp() - 6 * 3600, NOW.timestamp(), 60.0)
+    return LabelledSeries({"namespace": namespace, "pod": pod}, Samples(t, np.full(t.size, mib * MiB)))
+
+
+def heap_checked(committed_per_hour: float, used_floor_per_hour: float, max_mib: float) -> VersionVerdict:
+    """3.1.2's working set grows 50 MiB/h from 300 MiB (600 MiB now, limit 1 GiB) beside its heap:
+    committed from 300 MiB at `committed_per_hour`, the floor after GC at `used_floor_per_hour`."""
+    judged = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    assert judged.verdicts["3.1.2"].verdict == "Leaking"
+    heap = HeapSeries(
+        committed=[series("new-0", committed_per_hour, container="")],
+        used_floor=[series("new-0", used_floor_per_hour, container="")],
+        maximum=[heap_level("new-0", max_mib)],
+    )
+    return check_against_heap(judged, heap, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW).verdicts["3.1.2"]
+
+
+def test_a_heap_filling_to_a_max_below_the_limit_is_only_suspected() -> None:
+    # Committed heap 300 -> 570 MiB with a max of 700 MiB: at most 130 MiB more, the limit is 424 MiB away.
+    verdict = heap_checked(45 * MiB, 0, max_mib=700)
+    assert verdict.verdict == "Suspected" and verdict.time_to_oom_seconds is None
+    assert verdict.evidence[-1].startswith("the committed JVM heap grows 45.0 MiB/h of that, with ")
+    left = re.search(r"with (\d+) MiB left", verdict.evidence[-1])
+    assert left is not None and abs(int(left.group(1)) - 130) <= 2
+    assert "max of 700 MiB" in verdict.evidence[-1] and "filling to its cap" in verdict.evidence[-1]
+
+
+def test_growth_outside_the_heap_or_of_the_live_set_stays_leaking() -> None:
+    assert heap_checked(0, 0, max_mib=700).verdict == "Leaking"  # direct buffers: the Netty story
+    assert heap_checked(45 * MiB, 45 * MiB, max_mib=700).verdict == "Leaking"  # live objects kept: a heap leak
+    # A heap max above what the limit leaves (-Xmx too big for the container) still ends in an OOMKill.
+    assert heap_checked(45 * MiB, 0, max_mib=2048).verdict == "Leaking"
+
+
+def test_without_all_three_heap_signals_a_version_keeps_its_verdict() -> None:
+    judged = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    committed, used, maximum = (
+        [series("new-0", 45 * MiB, container="")],
+        [series("new-0", 0)],
+        [heap_level("new-0", 700)],
+    )
+    for heap in (
+        HeapSeries(committed, [], maximum),  # without the floor after GC a heap leak would pass for a fill
+        HeapSeries([], used, maximum),
+        HeapSeries(committed, used, []),
+        HeapSeries(committed, used, [heap_level("new-0", 700, namespace="elsewhere")]),
+    ):
+        checked = check_against_heap(judged, heap, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+        assert checked.verdicts["3.1.2"].verdict == "Leaking"
+    assert versions_to_check_against_heap(judged, SPEC) == ["3.1.2"]
+    assert versions_to_check_against_heap(judged, spec_with(memory={"signal": "RSS"})) == ["3.1.2"]
+    assert versions_to_check_against_heap(judged, spec_with(memory={"signal": "JVMNative"})) == []

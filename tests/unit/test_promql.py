@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from leakwatch.api.leakwatch import MemorySpec
-from leakwatch.core.promql import Scope, memory_query, quote, regex_alternation
+from leakwatch.core.promql import Scope, heap_queries, memory_query, quote, regex_alternation
 
 SCOPE = Scope("shop", ["checkout-api-5d8f9-abcde", "checkout-api-5d8f9-fghij"])
 
@@ -71,3 +71,16 @@ def test_jvm_nmt_metric_names_the_metric_read_for_nmt_category() -> None:
     query = memory_query(MemorySpec(signal="NMTCategory", jvm={"nmtMetric": "jvm_nmt_committed_bytes"}), SCOPE)
     assert 'sum by (namespace, pod, container) (jvm_nmt_committed_bytes{namespace="shop", ' in query
     assert "jvm_native_memory_committed_bytes" not in query
+
+
+def test_heap_queries_are_scoped_per_pod_and_sum_only_the_pools_with_a_max() -> None:
+    hostile = 'p"} or vector(1) #'
+    queries = heap_queries(MemorySpec(), Scope("shop", ["api-0", hostile]))
+    # The pod names enter escaped, as every signal's do (tested above); the heap adds only its area.
+    scoped = f'namespace="shop", pod=~{regex_alternation(["api-0", hostile])}, area="heap"'
+    assert queries.committed == f"min_over_time(sum by (namespace, pod) (jvm_memory_committed_bytes{{{scoped}}})[1m:])"
+    assert queries.used_floor == f"min_over_time(sum by (namespace, pod) (jvm_memory_used_bytes{{{scoped}}})[1m:])"
+    assert queries.maximum == f"sum by (namespace, pod) (jvm_memory_max_bytes{{{scoped}}} > 0)"
+    renamed = MemorySpec(jvm={"heapUsedMetric": "jvm_memory_bytes_used", "heapMaxMetric": "jvm_memory_bytes_max"})
+    assert "(jvm_memory_bytes_used{" in heap_queries(renamed, Scope("shop", ["a"])).used_floor
+    assert "(jvm_memory_bytes_max{" in heap_queries(renamed, Scope("shop", ["a"])).maximum

@@ -123,13 +123,24 @@ class VersionSource(ApiModel):
 
 class JVMMetrics(ApiModel):
     """Metric names of the JVM's own instrumentation. Defaults fit Prometheus client_java and
-    Micrometer; the JMX exporter names heap committed `jvm_memory_bytes_committed`."""
+    Micrometer; the JMX exporter names heap committed `jvm_memory_bytes_committed`. With the
+    WorkingSet or RSS signal, a version whose memory grows has its pods' heap read beside it."""
 
     heap_committed_metric: MetricName = Field(
         default="jvm_memory_committed_bytes",
         description="Committed memory per area; the series with heapAreaLabel=heap is subtracted from RSS.",
     )
     heap_area_label: MetricName = Field(default="area", description="The label that tells heap from non-heap.")
+    heap_used_metric: MetricName = Field(
+        default="jvm_memory_used_bytes",
+        description="Used memory per area: its floor after GC with heapAreaLabel=heap tells a live set that "
+        "grows (a heap leak) from a heap filling to its max (JMX exporter: jvm_memory_bytes_used).",
+    )
+    heap_max_metric: MetricName = Field(
+        default="jvm_memory_max_bytes",
+        description="The most memory per area the JVM will commit (-Xmx, MaxRAMPercentage): a working set that "
+        "grows by the heap stops there (JMX exporter: jvm_memory_bytes_max).",
+    )
     nmt_metric: MetricName = Field(
         default="jvm_native_memory_committed_bytes",
         description="Native Memory Tracking committed bytes per category (needs -XX:NativeMemoryTracking=summary).",

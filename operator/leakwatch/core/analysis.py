@@ -638,3 +638,47 @@ def against_rss(verdict: VersionVerdict, rss_runs: Sequence[SegmentAnalysis]) ->
             "reach oom.threshold",
         ],
     )
+
+
+# A JVM commits heap as it needs it, up to its max (-Xmx, MaxRAMPercentage): a working set that grows
+# because the committed heap does stops when the heap reaches its max. When that is below the memory
+# limit, and the heap's floor after GC (its live objects) is not growing, the growth is a heap
+# filling to its cap. At least this share of the working set's growth must be the heap's.
+HEAP_SHARE_OF_GROWTH: Final = 0.5
+
+
+@dataclass(frozen=True)
+class HeapEvidence:
+    """One version's JVM heap, from the runtime's own metrics, beside its working set."""
+
+    committed_growth_bytes_per_second: float  # median over the version's runs
+    room_bytes: float  # the most any of its pods can still commit: max minus committed, now
+    max_bytes: float  # the largest heap max among its pods
+    live_set_grows: bool  # a run's heap floor after GC grows like a leak towards the max
+
+
+def against_heap_cap(verdict: VersionVerdict, heap: HeapEvidence | None) -> VersionVerdict:
+    """A working-set verdict of Leaking or Suspected, read beside the JVM heap: growth that is the
+    committed heap's, with too little room left to reach the memory limit and a flat live set, is a
+    heap filling to its max, Suspected and not Leaking. Growth outside the heap (direct buffers,
+    threads, a native library) or a growing live set, or a heap max above the room to the limit,
+    keeps the verdict; so does a version without JVM metrics."""
+    if heap is None or heap.live_set_grows or not called_on_growth(verdict) or verdict.time_to_oom_seconds is None:
+        return verdict
+    growth = verdict.growth_bytes_per_second or 0.0
+    headroom = growth * verdict.time_to_oom_seconds  # what the working set can still add before the limit
+    if heap.committed_growth_bytes_per_second < HEAP_SHARE_OF_GROWTH * growth or heap.room_bytes >= headroom:
+        return verdict
+    return replace(
+        verdict,
+        verdict="Suspected",
+        time_to_oom_seconds=None,
+        evidence=[
+            *verdict.evidence,
+            f"the committed JVM heap grows {mib_per_hour(heap.committed_growth_bytes_per_second)} of that, with "
+            f"{heap.room_bytes / MIB:.0f} MiB left to its max of {heap.max_bytes / MIB:.0f} MiB, and its floor "
+            f"after GC does not grow: the heap is filling to its cap, {(headroom - heap.room_bytes) / MIB:.0f} MiB "
+            "short of the memory limit; Suspected, not Leaking, until memory outside the heap grows or OOMKills "
+            "reach oom.threshold",
+        ],
+    )

@@ -11,14 +11,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+import numpy as np
+
 from leakwatch.api.common import parse_duration
 from leakwatch.api.leakwatch import LeakWatchSpec
 from leakwatch.api.terms import Verdict
 from leakwatch.core.analysis import (
     THRESHOLDS,
+    HeapEvidence,
     Samples,
     SegmentAnalysis,
     VersionVerdict,
+    against_heap_cap,
     against_rss,
     analyse_segment,
     called_on_growth,
@@ -128,7 +132,94 @@ def check_against_rss(
     return replace(assessment, verdicts=verdicts)
 
 
-def _segments_by_version(
+def versions_to_check_against_heap(assessment: Assessment, spec: LeakWatchSpec) -> list[str]:
+    """Versions judged Leaking or Suspected on growth alone, on a signal that holds the JVM heap."""
+    if spec.memory.signal not in ("WorkingSet", "RSS"):
+        return []
+    return sorted(version for version, verdict in assessment.verdicts.items() if called_on_growth(verdict))
+
+
+@dataclass(frozen=True)
+class HeapSeries:
+    """The JVM heap of the growing versions' pods, per pod (core/promql.heap_queries)."""
+
+    committed: Sequence[LabelledSeries]
+    used_floor: Sequence[LabelledSeries]
+    maximum: Sequence[LabelledSeries]
+
+
+def check_against_heap(
+    assessment: Assessment,
+    heap: HeapSeries,
+    *,
+    namespace: str,
+    spec: LeakWatchSpec,
+    ledger: Ledger,
+    now: datetime,
+    time_scale: float = 1.0,
+) -> Assessment:
+    """The verdicts, with working-set growth that is a JVM heap filling to a max below the memory
+    limit called Suspected, not Leaking. A version whose pods export no heap metrics keeps its verdict."""
+
+    def by_version(found: Sequence[LabelledSeries]) -> dict[str, list[_PodSeries]]:
+        grouped, _, _ = _series_by_version(
+            found, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale
+        )
+        return grouped
+
+    committed, used_floor, maximum = by_version(heap.committed), by_version(heap.used_floor), by_version(heap.maximum)
+    verdicts = dict(assessment.verdicts)
+    for version in versions_to_check_against_heap(assessment, spec):
+        evidence = _heap_evidence(
+            committed.get(version, []), used_floor.get(version, []), maximum.get(version, []), spec, time_scale
+        )
+        verdicts[version] = against_heap_cap(verdicts[version], evidence)
+    return replace(assessment, verdicts=verdicts)
+
+
+def _heap_evidence(
+    committed: list[_PodSeries],
+    used_floor: list[_PodSeries],
+    maximum: list[_PodSeries],
+    spec: LeakWatchSpec,
+    time_scale: float,
+) -> HeapEvidence | None:
+    """All three signals, or no evidence: without the floor after GC a heap leak would pass for a fill."""
+    max_of = {found.pod: float(found.samples.v[-1]) for found in maximum if len(found.samples)}
+    sensitivity = spec.memory.sensitivity
+    growth = [
+        run.slope_bytes_per_second
+        for found in committed
+        for run in (
+            analyse_segment(r, limit_bytes=None, sensitivity=sensitivity) for r in _runs(found, spec, time_scale)
+        )
+        if run.analysable
+    ]
+    rooms = [max_of[found.pod] - float(found.samples.v[-1]) for found in committed if found.pod in max_of]
+    live = [
+        analyse_segment(run, limit_bytes=max_of.get(found.pod), sensitivity=sensitivity)
+        for found in used_floor
+        for run in _runs(found, spec, time_scale)
+    ]
+    if not growth or not rooms or not any(run.analysable for run in live):
+        return None
+    return HeapEvidence(
+        committed_growth_bytes_per_second=float(np.median(growth)),
+        room_bytes=max(0.0, max(rooms)),
+        max_bytes=max(max_of.values()),
+        live_set_grows=any(run.leaking or run.suspected for run in live),
+    )
+
+
+@dataclass(frozen=True)
+class _PodSeries:
+    pod: str
+    container: str
+    limit: float | None  # the container's memory limit
+    samples: Samples  # stretched by the time scale
+
+
+def _series_by_version(
     series: Sequence[LabelledSeries],
     *,
     namespace: str,
@@ -136,13 +227,12 @@ def _segments_by_version(
     ledger: Ledger,
     now: datetime,
     time_scale: float,
-) -> tuple[dict[str, list[SegmentAnalysis]], int, int]:
-    """Each series attributed to its pod's version, cut into runs and analysed: (runs per version,
-    series used, series dropped as not this LeakWatch's)."""
+) -> tuple[dict[str, list[_PodSeries]], int, int]:
+    """Each series attributed to its pod's version: (series per version, used, dropped as not this
+    LeakWatch's)."""
     window = parse_duration(spec.memory.window)
-    step = parse_duration(spec.memory.step).total_seconds() * time_scale
     pods = ledger.pod_versions(since=now - window)
-    segments: dict[str, list[SegmentAnalysis]] = {version: [] for version in ledger.versions}
+    by_version: dict[str, list[_PodSeries]] = {version: [] for version in ledger.versions}
     used = dropped = 0
     for item in series:
         pod, container = item.labels.get("pod", ""), item.labels.get("container", "")
@@ -158,10 +248,37 @@ def _segments_by_version(
         samples = item.samples
         if time_scale != 1.0:
             samples = Samples(now.timestamp() - (now.timestamp() - samples.t) * time_scale, samples.v)
-        for segment in split_segments(samples, max_gap_seconds=3 * step):
-            segments.setdefault(version, []).append(
-                analyse_segment(segment, limit_bytes=limit, sensitivity=spec.memory.sensitivity)
-            )
+        by_version.setdefault(version, []).append(_PodSeries(pod, container, limit, samples))
+    return by_version, used, dropped
+
+
+def _runs(found: _PodSeries, spec: LeakWatchSpec, time_scale: float) -> list[Samples]:
+    step = parse_duration(spec.memory.step).total_seconds() * time_scale
+    return split_segments(found.samples, max_gap_seconds=3 * step)
+
+
+def _segments_by_version(
+    series: Sequence[LabelledSeries],
+    *,
+    namespace: str,
+    spec: LeakWatchSpec,
+    ledger: Ledger,
+    now: datetime,
+    time_scale: float,
+) -> tuple[dict[str, list[SegmentAnalysis]], int, int]:
+    """Each series attributed to its pod's version, cut into runs and analysed: (runs per version,
+    series used, series dropped as not this LeakWatch's)."""
+    by_version, used, dropped = _series_by_version(
+        series, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale
+    )
+    segments = {
+        version: [
+            analyse_segment(run, limit_bytes=found.limit, sensitivity=spec.memory.sensitivity)
+            for found in pods
+            for run in _runs(found, spec, time_scale)
+        ]
+        for version, pods in by_version.items()
+    }
     return segments, used, dropped
 
 

@@ -38,6 +38,26 @@ class Scope:
         return f"namespace={quote(self.namespace)}, pod=~{regex_alternation(self.pods)}"
 
 
+@dataclass(frozen=True)
+class HeapQueries:
+    committed: str
+    used_floor: str
+    maximum: str
+
+
+def heap_queries(memory: MemorySpec, scope: Scope) -> HeapQueries:
+    """The JVM heap per pod, summed over its pools (Micrometer reports one series per pool): what is
+    committed, the floor of what is used (its minimum per step: the live set after GC) and the max
+    (pools without a max report -1, so only positive ones add up)."""
+    jvm, window = memory.jvm, memory.step
+    heap = f"{scope.matchers()}, {jvm.heap_area_label}={quote('heap')}"
+    return HeapQueries(
+        committed=f"min_over_time(sum by (namespace, pod) ({jvm.heap_committed_metric}{{{heap}}})[{window}:])",
+        used_floor=f"min_over_time(sum by (namespace, pod) ({jvm.heap_used_metric}{{{heap}}})[{window}:])",
+        maximum=f"sum by (namespace, pod) ({jvm.heap_max_metric}{{{heap}}} > 0)",
+    )
+
+
 def memory_query(memory: MemorySpec, scope: Scope) -> str:
     """Bytes per (pod, container), as the lower envelope of each step: `min_over_time` on the
     server cuts the data by the samples per step and keeps GC troughs, which is what leaks move."""

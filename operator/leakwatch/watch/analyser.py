@@ -1,6 +1,7 @@
 """The analysis loop: every interval, for each LeakWatch, one bounded set of Prometheus queries
-(one range query for its pods, and one for the RSS of the versions whose working set grows), then
-the pure assessment, then the accountant publishes it."""
+(one range query for its pods; for the versions whose memory grows, one for their RSS and one for
+their JVM heap's max, and if they have one, two more for the heap), then the pure assessment, then
+the accountant publishes it."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from datetime import UTC, datetime
 
 from leakwatch.api.common import parse_duration
 from leakwatch.core.assess import (
+    HeapSeries,
     LabelledSeries,
     assess,
+    check_against_heap,
     check_against_rss,
     summarise,
+    versions_to_check_against_heap,
     versions_to_check_against_rss,
 )
 from leakwatch.core.decide import DecisionInput, decide, gather_facts
-from leakwatch.core.promql import Scope, memory_query
+from leakwatch.core.promql import Scope, heap_queries, memory_query
 from leakwatch.core.query_guard import QueryRefused
 from leakwatch.core.state import LeakWatchState
 from leakwatch.core.transitions import AnalysisOutcome
@@ -109,48 +113,45 @@ class Analyser:
             metrics.ANALYSIS_ERRORS.labels(reason="QueryRefused").inc()
             self.accountant.record_analysis(state.namespace, state.name, state.uid, str(refused), "QueryRefused")
             return
-        try:
+        step = parse_duration(spec.memory.step).total_seconds()
+
+        def read(query: str) -> list[LabelledSeries]:
             found = self.source.range_query(
-                query,
-                start=(now - window).timestamp(),
-                end=now.timestamp(),
-                step_seconds=parse_duration(spec.memory.step).total_seconds(),
+                query, start=(now - window).timestamp(), end=now.timestamp(), step_seconds=step
             )
-        except PrometheusError as err:
+            return [LabelledSeries(s.labels, s.samples) for s in found]
+
+        namespace, ledger, scale = state.namespace, state.ledger, self.time_scale
+        versions = state.ledger.pod_versions(since=now - window)
+
+        def pods_of(chosen: list[str]) -> Scope:
+            return Scope(state.namespace, sorted(pod for pod, (version, _) in versions.items() if version in chosen))
+
+        try:
+            assessment = assess(read(query), namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=scale)
+            # More queries only for versions whose memory grows: is it RSS or page cache?
+            to_check = versions_to_check_against_rss(assessment, spec)
+            if to_check:
+                rss_query = memory_query(spec.memory.model_copy(update={"signal": "RSS"}), pods_of(to_check))
+                rss = read(rss_query)
+                assessment = check_against_rss(
+                    assessment, rss, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=scale
+                )
+            # ...and is it a JVM heap filling to its max? Pods without heap metrics cost one empty answer.
+            to_check = versions_to_check_against_heap(assessment, spec)
+            if to_check:
+                queries = heap_queries(spec.memory, pods_of(to_check))
+                maximum = read(queries.maximum)
+                if maximum:
+                    heap = HeapSeries(read(queries.committed), read(queries.used_floor), maximum)
+                    assessment = check_against_heap(
+                        assessment, heap, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=scale
+                    )
+        except PrometheusError as err:  # no verdict from half the evidence
             metrics.ANALYSIS_ERRORS.labels(reason=err.reason).inc()
             log.warning("analysis of %s/%s: %s", state.namespace, state.name, err)
             self.accountant.record_analysis(state.namespace, state.name, state.uid, str(err), err.reason)
             return
-        series = [LabelledSeries(s.labels, s.samples) for s in found]
-        assessment = assess(
-            series, namespace=state.namespace, spec=spec, ledger=state.ledger, now=now, time_scale=self.time_scale
-        )
-        to_check = versions_to_check_against_rss(assessment, spec)
-        if to_check:
-            # A second query, only for versions whose working set grows: is it RSS or page cache?
-            versions = state.ledger.pod_versions(since=now - window)
-            growing = sorted(pod for pod, (version, _) in versions.items() if version in to_check)
-            try:
-                rss = self.source.range_query(
-                    memory_query(spec.memory.model_copy(update={"signal": "RSS"}), Scope(state.namespace, growing)),
-                    start=(now - window).timestamp(),
-                    end=now.timestamp(),
-                    step_seconds=parse_duration(spec.memory.step).total_seconds(),
-                )
-            except PrometheusError as err:  # no verdict from half the evidence
-                metrics.ANALYSIS_ERRORS.labels(reason=err.reason).inc()
-                log.warning("analysis of %s/%s: %s", state.namespace, state.name, err)
-                self.accountant.record_analysis(state.namespace, state.name, state.uid, str(err), err.reason)
-                return
-            assessment = check_against_rss(
-                assessment,
-                [LabelledSeries(s.labels, s.samples) for s in rss],
-                namespace=state.namespace,
-                spec=spec,
-                ledger=state.ledger,
-                now=now,
-                time_scale=self.time_scale,
-            )
         workload, facts = gather_facts(state.ledger, assessment.verdicts, now, self.time_scale)
         summary, leak = summarise(assessment, state.running_versions())
         workload = workload or state.name
