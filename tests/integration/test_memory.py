@@ -67,12 +67,14 @@ def world(
     core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - (HOURS + 1) * 3600))
     # 3.2.0 writes files: its working set grows as the page cache fills, its RSS stays flat.
-    # 3.3.0 is a JVM whose heap grows to its max (-Xmx 600 MiB), 400 MiB short of the limit.
+    # 3.3.0 is a JVM whose heap grows to its max (-Xmx 600 MiB), 400 MiB short of the limit; 3.4.0
+    # is Go, its collector using the room up to GOMEMLIMIT (640 MiB).
     pods = {
         "checkout-api-leaky-0": "3.1.2",
         "checkout-api-flat-0": "3.0.10",
         "checkout-api-cache-0": "3.2.0",
         "checkout-api-heap-0": "3.3.0",
+        "checkout-api-go-0": "3.4.0",
     }
     for name, version in pods.items():
         core_v1.create_namespaced_pod(
@@ -120,6 +122,18 @@ def world(
             ("jvm_memory_used_bytes", (*heap, ("id", "G1 Old Gen"))): over(140.0 * MiB),
             ("jvm_memory_max_bytes", (*heap, ("id", "G1 Eden Space"))): over(-1.0),
             ("jvm_memory_max_bytes", (*heap, ("id", "G1 Old Gen"))): over(600.0 * MiB),
+        }
+    )
+    # The Go pod, as client_golang reports it: what the runtime manages (sys - released) grows
+    # 48 MiB/h, the live heap stays 80 MiB, GOMEMLIMIT is 640 MiB.
+    go = (("namespace", namespace), ("pod", "checkout-api-go-0"))
+    history.update(
+        {
+            ("container_memory_working_set_bytes", labels(namespace, "checkout-api-go-0")): trace(rng, LEAK_PER_HOUR),
+            ("go_memstats_sys_bytes", go): over((200 + 48 * hours) * MiB),
+            ("go_memstats_heap_released_bytes", go): over(20.0 * MiB),
+            ("go_memstats_heap_alloc_bytes", go): over((80 + 100 * ((seconds % 120) / 120)) * MiB),
+            ("go_gc_gomemlimit_bytes", go): over(640.0 * MiB),
         }
     )
     prometheus = PrometheusServer(tmp_path_factory.mktemp("prometheus"))
@@ -187,9 +201,10 @@ def test_working_set_growth_that_rss_does_not_share_is_only_suspected(world: Wor
     assert world.status()["suspectVersion"] == "3.1.2"
 
 
-def test_working_set_growth_that_is_a_jvm_heap_filling_to_its_max_is_only_suspected(world: World) -> None:
-    """The same growth again, but the committed heap grows with it towards a max it will reach 400 MiB
-    short of the limit, while its live objects stay flat: a heap filling to its cap, not a leak."""
+def test_working_set_growth_that_is_a_runtime_filling_to_its_cap_is_only_suspected(world: World) -> None:
+    """The same growth again, but the committed JVM heap (3.3.0), or what the Go runtime manages
+    (3.4.0), grows with it towards a cap it will reach far short of the limit, while the live objects
+    stay flat: a runtime filling to its cap, not a leak."""
     heap = wait_for(
         lambda: world.versions().get("3.3.0", {}).get("verdict") == "Suspected" and world.versions()["3.3.0"],
         timeout=60,
@@ -198,7 +213,14 @@ def test_working_set_growth_that_is_a_jvm_heap_filling_to_its_max_is_only_suspec
     assert "timeToOOMSeconds" not in heap or heap["timeToOOMSeconds"] is None
     assert heap["evidence"][-1].startswith("the committed JVM heap grows 45.0 MiB/h of that, with ")
     assert "to its max of 600 MiB" in heap["evidence"][-1]
-    # 3.1.2 grows the same way with no heap metrics: still Leaking, and still the suspect.
+    go = wait_for(
+        lambda: world.versions().get("3.4.0", {}).get("verdict") == "Suspected" and world.versions()["3.4.0"],
+        timeout=60,
+        what="3.4.0 to be judged Suspected",
+    )
+    assert go["evidence"][-1].startswith("the memory the Go runtime manages grows 48.0 MiB/h of that, with ")
+    assert "to its GOMEMLIMIT of 640 MiB" in go["evidence"][-1]
+    # 3.1.2 grows the same way with no runtime metrics: still Leaking, and still the suspect.
     assert world.versions()["3.1.2"]["verdict"] == "Leaking"
     assert world.status()["suspectVersion"] == "3.1.2"
 
@@ -239,7 +261,7 @@ def test_hostile_label_values_never_widen_a_query(world: World) -> None:
     assert prometheus.range_query(memory_query(MemorySpec(), Scope(world.namespace, [".*"])), end - 3600, end, 60) == []
     # ...while the same value unescaped would have matched every pod: the escaping is what holds.
     raw = f'container_memory_working_set_bytes{{namespace={quote(world.namespace)}, pod=~".*"}}'
-    assert len(prometheus.range_query(raw, end - 3600, end, 60)) == 4  # every pod of the namespace
+    assert len(prometheus.range_query(raw, end - 3600, end, 60)) == 5  # every pod of the namespace
 
     # A value that tries to close the string and add an `or` clause is only a strange label value.
     hostile = 'x"} or container_memory_working_set_bytes{pod=~".*'

@@ -11,15 +11,15 @@ import numpy as np
 from leakwatch.api.leakwatch import LeakWatchSpec, OOMSpec
 from leakwatch.core.analysis import Samples, VersionVerdict, human_duration
 from leakwatch.core.assess import (
-    HeapSeries,
     LabelledSeries,
     LeakSummary,
+    RuntimeSeries,
     assess,
-    check_against_heap,
     check_against_rss,
+    check_against_runtime,
     summarise,
-    versions_to_check_against_heap,
     versions_to_check_against_rss,
+    versions_to_check_against_runtime,
 )
 from leakwatch.core.decide import gather_facts
 from leakwatch.core.oom import Ledger
@@ -296,12 +296,14 @@ def heap_checked(committed_per_hour: float, used_floor_per_hour: float, max_mib:
     committed from 300 MiB at `committed_per_hour`, the floor after GC at `used_floor_per_hour`."""
     judged = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
     assert judged.verdicts["3.1.2"].verdict == "Leaking"
-    heap = HeapSeries(
+    heap = RuntimeSeries(
+        "committed JVM heap",
+        "max",
         committed=[series("new-0", committed_per_hour, container="")],
         used_floor=[series("new-0", used_floor_per_hour, container="")],
         maximum=[heap_level("new-0", max_mib)],
     )
-    return check_against_heap(judged, heap, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW).verdicts["3.1.2"]
+    return check_against_runtime(judged, heap, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW).verdicts["3.1.2"]
 
 
 def test_a_heap_filling_to_a_max_below_the_limit_is_only_suspected() -> None:
@@ -328,14 +330,35 @@ def test_without_all_three_heap_signals_a_version_keeps_its_verdict() -> None:
         [series("new-0", 0)],
         [heap_level("new-0", 700)],
     )
+    jvm = ("committed JVM heap", "max")
     for heap in (
-        HeapSeries(committed, [], maximum),  # without the floor after GC a heap leak would pass for a fill
-        HeapSeries([], used, maximum),
-        HeapSeries(committed, used, []),
-        HeapSeries(committed, used, [heap_level("new-0", 700, namespace="elsewhere")]),
+        RuntimeSeries(*jvm, committed, [], maximum),  # without the floor after GC a heap leak would pass for a fill
+        RuntimeSeries(*jvm, [], used, maximum),
+        RuntimeSeries(*jvm, committed, used, []),
+        RuntimeSeries(*jvm, committed, used, [heap_level("new-0", 700, namespace="elsewhere")]),
     ):
-        checked = check_against_heap(judged, heap, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+        checked = check_against_runtime(judged, heap, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
         assert checked.verdicts["3.1.2"].verdict == "Leaking"
-    assert versions_to_check_against_heap(judged, SPEC) == ["3.1.2"]
-    assert versions_to_check_against_heap(judged, spec_with(memory={"signal": "RSS"})) == ["3.1.2"]
-    assert versions_to_check_against_heap(judged, spec_with(memory={"signal": "JVMNative"})) == []
+    assert versions_to_check_against_runtime(judged, SPEC) == ["3.1.2"]
+    assert versions_to_check_against_runtime(judged, spec_with(memory={"signal": "RSS"})) == ["3.1.2"]
+    assert versions_to_check_against_runtime(judged, spec_with(memory={"signal": "JVMNative"})) == []
+
+
+def test_go_memory_filling_to_a_gomemlimit_below_the_limit_is_only_suspected() -> None:
+    judged = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    go = RuntimeSeries(
+        "memory the Go runtime manages",
+        "GOMEMLIMIT",
+        committed=[series("new-0", 48 * MiB, container="")],
+        used_floor=[series("new-0", 0, container="")],
+        maximum=[heap_level("new-0", 640)],
+    )
+    checked = check_against_runtime(judged, go, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    verdict = checked.verdicts["3.1.2"]
+    assert verdict.verdict == "Suspected"
+    assert verdict.evidence[-1].startswith("the memory the Go runtime manages grows 48.0 MiB/h of that, with ")
+    assert "to its GOMEMLIMIT of 640 MiB" in verdict.evidence[-1]
+    # A cgo leak grows outside what the runtime manages: Leaking stays.
+    cgo = RuntimeSeries(go.managed, go.cap, [series("new-0", 0, container="")], go.used_floor, go.maximum)
+    after_cgo = check_against_runtime(judged, cgo, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    assert after_cgo.verdicts["3.1.2"].verdict == "Leaking"

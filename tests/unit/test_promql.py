@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from leakwatch.api.leakwatch import MemorySpec
-from leakwatch.core.promql import Scope, heap_queries, memory_query, quote, regex_alternation
+from leakwatch.core.promql import Scope, memory_query, quote, regex_alternation, runtime_queries
 
 SCOPE = Scope("shop", ["checkout-api-5d8f9-abcde", "checkout-api-5d8f9-fghij"])
 
@@ -73,14 +73,21 @@ def test_jvm_nmt_metric_names_the_metric_read_for_nmt_category() -> None:
     assert "jvm_native_memory_committed_bytes" not in query
 
 
-def test_heap_queries_are_scoped_per_pod_and_sum_only_the_pools_with_a_max() -> None:
+def test_runtime_queries_are_scoped_per_pod_and_read_each_runtimes_cap() -> None:
     hostile = 'p"} or vector(1) #'
-    queries = heap_queries(MemorySpec(), Scope("shop", ["api-0", hostile]))
-    # The pod names enter escaped, as every signal's do (tested above); the heap adds only its area.
-    scoped = f'namespace="shop", pod=~{regex_alternation(["api-0", hostile])}, area="heap"'
-    assert queries.committed == f"min_over_time(sum by (namespace, pod) (jvm_memory_committed_bytes{{{scoped}}})[1m:])"
-    assert queries.used_floor == f"min_over_time(sum by (namespace, pod) (jvm_memory_used_bytes{{{scoped}}})[1m:])"
-    assert queries.maximum == f"sum by (namespace, pod) (jvm_memory_max_bytes{{{scoped}}} > 0)"
+    jvm, go = runtime_queries(MemorySpec(), Scope("shop", ["api-0", hostile]))
+    # The pod names enter escaped, as every signal's do (tested above); the JVM heap adds only its area.
+    where = f'namespace="shop", pod=~{regex_alternation(["api-0", hostile])}'
+    heap = f'{where}, area="heap"'
+    assert jvm.committed == f"min_over_time(sum by (namespace, pod) (jvm_memory_committed_bytes{{{heap}}})[1m:])"
+    assert jvm.used_floor == f"min_over_time(sum by (namespace, pod) (jvm_memory_used_bytes{{{heap}}})[1m:])"
+    assert jvm.maximum == f"sum by (namespace, pod) (jvm_memory_max_bytes{{{heap}}} > 0)"  # pools without a max: -1
+    assert go.committed == (
+        f"min_over_time(sum by (namespace, pod) (go_memstats_sys_bytes{{{where}}} - "
+        f"go_memstats_heap_released_bytes{{{where}}})[1m:])"
+    )
+    assert go.used_floor == f"min_over_time(sum by (namespace, pod) (go_memstats_heap_alloc_bytes{{{where}}})[1m:])"
+    assert go.maximum == f"max by (namespace, pod) (go_gc_gomemlimit_bytes{{{where}}} < 9e18)"  # unset: MaxInt64
     renamed = MemorySpec(jvm={"heapUsedMetric": "jvm_memory_bytes_used", "heapMaxMetric": "jvm_memory_bytes_max"})
-    assert "(jvm_memory_bytes_used{" in heap_queries(renamed, Scope("shop", ["a"])).used_floor
-    assert "(jvm_memory_bytes_max{" in heap_queries(renamed, Scope("shop", ["a"])).maximum
+    jvm_renamed, _ = runtime_queries(renamed, Scope("shop", ["a"]))
+    assert "(jvm_memory_bytes_used{" in jvm_renamed.used_floor and "(jvm_memory_bytes_max{" in jvm_renamed.maximum

@@ -153,6 +153,29 @@ class JVMMetrics(ApiModel):
     )
 
 
+class GoMetrics(ApiModel):
+    """Metric names of the Go runtime, as Prometheus client_golang exports them by default. With the
+    WorkingSet or RSS signal, a version whose memory grows has its pods' Go runtime read beside it:
+    memory the runtime manages, growing towards a GOMEMLIMIT below the memory limit while the live
+    heap stays flat, is the garbage collector using its room, not a leak."""
+
+    memory_limit_metric: MetricName = Field(
+        default="go_gc_gomemlimit_bytes",
+        description="GOMEMLIMIT, the runtime's soft memory limit (unset, it reads as the largest int64).",
+    )
+    sys_metric: MetricName = Field(
+        default="go_memstats_sys_bytes", description="Memory the runtime has obtained from the OS."
+    )
+    released_metric: MetricName = Field(
+        default="go_memstats_heap_released_bytes",
+        description="Heap memory returned to the OS: what GOMEMLIMIT counts is the sys metric minus this.",
+    )
+    heap_alloc_metric: MetricName = Field(
+        default="go_memstats_heap_alloc_bytes",
+        description="Bytes of allocated heap objects: its floor after GC is the live heap.",
+    )
+
+
 # Series are read in chunks, so a long window works; this bounds what one pod's series costs
 # (50,000 points is 30 days at 1m, or 7 days at 15s).
 MAX_POINTS_PER_SERIES = 50_000
@@ -251,6 +274,11 @@ class MemorySpec(ApiModel):
     jvm: JVMMetrics = Field(
         default_factory=JVMMetrics,
         description="Metric names for the JVM signals.",
+        json_schema_extra={"default": {}},
+    )
+    go: GoMetrics = Field(
+        default_factory=GoMetrics,
+        description="Metric names of the Go runtime, read beside a growing working set.",
         json_schema_extra={"default": {}},
     )
 

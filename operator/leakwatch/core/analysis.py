@@ -640,34 +640,42 @@ def against_rss(verdict: VersionVerdict, rss_runs: Sequence[SegmentAnalysis]) ->
     )
 
 
-# A JVM commits heap as it needs it, up to its max (-Xmx, MaxRAMPercentage): a working set that grows
-# because the committed heap does stops when the heap reaches its max. When that is below the memory
-# limit, and the heap's floor after GC (its live objects) is not growing, the growth is a heap
-# filling to its cap. At least this share of the working set's growth must be the heap's.
-HEAP_SHARE_OF_GROWTH: Final = 0.5
+# A language runtime takes memory as it needs it, up to a cap: a JVM commits heap up to its max
+# (-Xmx, MaxRAMPercentage), Go's collector lets the heap grow up to GOMEMLIMIT. A working set that
+# grows because the runtime's memory does stops at that cap. When the cap is below the memory limit,
+# and the floor of what is in use after GC (the live set) is not growing, the growth is the runtime
+# filling to its cap. At least this share of the working set's growth must be the runtime's.
+RUNTIME_SHARE_OF_GROWTH: Final = 0.5
 
 
 @dataclass(frozen=True)
-class HeapEvidence:
-    """One version's JVM heap, from the runtime's own metrics, beside its working set."""
+class RuntimeEvidence:
+    """One version's runtime memory (a JVM heap, the Go runtime), from its own metrics."""
 
+    managed: str  # what the runtime's memory is, in words: "committed JVM heap"
+    cap: str  # the cap's name: "max", "GOMEMLIMIT"
     committed_growth_bytes_per_second: float  # median over the version's runs
-    room_bytes: float  # the most any of its pods can still commit: max minus committed, now
-    max_bytes: float  # the largest heap max among its pods
-    live_set_grows: bool  # a run's heap floor after GC grows like a leak towards the max
+    room_bytes: float  # the most any of its pods can still take: cap minus committed, now
+    cap_bytes: float  # the largest cap among its pods
+    live_set_grows: bool  # a run's floor after GC grows like a leak towards the cap
 
 
-def against_heap_cap(verdict: VersionVerdict, heap: HeapEvidence | None) -> VersionVerdict:
-    """A working-set verdict of Leaking or Suspected, read beside the JVM heap: growth that is the
-    committed heap's, with too little room left to reach the memory limit and a flat live set, is a
-    heap filling to its max, Suspected and not Leaking. Growth outside the heap (direct buffers,
-    threads, a native library) or a growing live set, or a heap max above the room to the limit,
-    keeps the verdict; so does a version without JVM metrics."""
-    if heap is None or heap.live_set_grows or not called_on_growth(verdict) or verdict.time_to_oom_seconds is None:
+def against_runtime_cap(verdict: VersionVerdict, runtime: RuntimeEvidence | None) -> VersionVerdict:
+    """A working-set verdict of Leaking or Suspected, read beside the runtime's memory: growth that
+    is the runtime's, with too little room left under its cap to reach the memory limit and a flat
+    live set, is the runtime filling to its cap, Suspected and not Leaking. Growth outside the
+    runtime (direct buffers, threads, a native library, cgo) or a growing live set, or a cap above
+    the room to the limit, keeps the verdict; so does a version without runtime metrics."""
+    if (
+        runtime is None
+        or runtime.live_set_grows
+        or not called_on_growth(verdict)
+        or verdict.time_to_oom_seconds is None
+    ):
         return verdict
     growth = verdict.growth_bytes_per_second or 0.0
     headroom = growth * verdict.time_to_oom_seconds  # what the working set can still add before the limit
-    if heap.committed_growth_bytes_per_second < HEAP_SHARE_OF_GROWTH * growth or heap.room_bytes >= headroom:
+    if runtime.committed_growth_bytes_per_second < RUNTIME_SHARE_OF_GROWTH * growth or runtime.room_bytes >= headroom:
         return verdict
     return replace(
         verdict,
@@ -675,10 +683,10 @@ def against_heap_cap(verdict: VersionVerdict, heap: HeapEvidence | None) -> Vers
         time_to_oom_seconds=None,
         evidence=[
             *verdict.evidence,
-            f"the committed JVM heap grows {mib_per_hour(heap.committed_growth_bytes_per_second)} of that, with "
-            f"{heap.room_bytes / MIB:.0f} MiB left to its max of {heap.max_bytes / MIB:.0f} MiB, and its floor "
-            f"after GC does not grow: the heap is filling to its cap, {(headroom - heap.room_bytes) / MIB:.0f} MiB "
-            "short of the memory limit; Suspected, not Leaking, until memory outside the heap grows or OOMKills "
-            "reach oom.threshold",
+            f"the {runtime.managed} grows {mib_per_hour(runtime.committed_growth_bytes_per_second)} of that, with "
+            f"{runtime.room_bytes / MIB:.0f} MiB left to its {runtime.cap} of {runtime.cap_bytes / MIB:.0f} MiB, "
+            f"and its floor after GC does not grow: the runtime is filling to its cap, "
+            f"{(headroom - runtime.room_bytes) / MIB:.0f} MiB short of the memory limit; Suspected, not Leaking, "
+            "until memory outside it grows or OOMKills reach oom.threshold",
         ],
     )

@@ -18,12 +18,12 @@ from leakwatch.api.leakwatch import LeakWatchSpec
 from leakwatch.api.terms import Verdict
 from leakwatch.core.analysis import (
     THRESHOLDS,
-    HeapEvidence,
+    RuntimeEvidence,
     Samples,
     SegmentAnalysis,
     VersionVerdict,
-    against_heap_cap,
     against_rss,
+    against_runtime_cap,
     analyse_segment,
     called_on_growth,
     human_duration,
@@ -132,25 +132,27 @@ def check_against_rss(
     return replace(assessment, verdicts=verdicts)
 
 
-def versions_to_check_against_heap(assessment: Assessment, spec: LeakWatchSpec) -> list[str]:
-    """Versions judged Leaking or Suspected on growth alone, on a signal that holds the JVM heap."""
+def versions_to_check_against_runtime(assessment: Assessment, spec: LeakWatchSpec) -> list[str]:
+    """Versions judged Leaking or Suspected on growth alone, on a signal that holds a runtime's memory."""
     if spec.memory.signal not in ("WorkingSet", "RSS"):
         return []
     return sorted(version for version, verdict in assessment.verdicts.items() if called_on_growth(verdict))
 
 
 @dataclass(frozen=True)
-class HeapSeries:
-    """The JVM heap of the growing versions' pods, per pod (core/promql.heap_queries)."""
+class RuntimeSeries:
+    """One runtime's memory in the growing versions' pods, per pod (core/promql.runtime_queries)."""
 
+    managed: str  # "committed JVM heap"
+    cap: str  # "max"
     committed: Sequence[LabelledSeries]
     used_floor: Sequence[LabelledSeries]
     maximum: Sequence[LabelledSeries]
 
 
-def check_against_heap(
+def check_against_runtime(
     assessment: Assessment,
-    heap: HeapSeries,
+    runtime: RuntimeSeries,
     *,
     namespace: str,
     spec: LeakWatchSpec,
@@ -158,8 +160,8 @@ def check_against_heap(
     now: datetime,
     time_scale: float = 1.0,
 ) -> Assessment:
-    """The verdicts, with working-set growth that is a JVM heap filling to a max below the memory
-    limit called Suspected, not Leaking. A version whose pods export no heap metrics keeps its verdict."""
+    """The verdicts, with working-set growth that is a runtime filling to a cap below the memory
+    limit called Suspected, not Leaking. A version whose pods export no such metrics keeps its verdict."""
 
     def by_version(found: Sequence[LabelledSeries]) -> dict[str, list[_PodSeries]]:
         grouped, _, _ = _series_by_version(
@@ -167,25 +169,31 @@ def check_against_heap(
         )
         return grouped
 
-    committed, used_floor, maximum = by_version(heap.committed), by_version(heap.used_floor), by_version(heap.maximum)
+    committed, used_floor, maximum = (
+        by_version(runtime.committed),
+        by_version(runtime.used_floor),
+        by_version(runtime.maximum),
+    )
     verdicts = dict(assessment.verdicts)
-    for version in versions_to_check_against_heap(assessment, spec):
-        evidence = _heap_evidence(
-            committed.get(version, []), used_floor.get(version, []), maximum.get(version, []), spec, time_scale
+    for version in versions_to_check_against_runtime(assessment, spec):
+        evidence = _runtime_evidence(
+            runtime, committed.get(version, []), used_floor.get(version, []), maximum.get(version, []), spec, time_scale
         )
-        verdicts[version] = against_heap_cap(verdicts[version], evidence)
+        verdicts[version] = against_runtime_cap(verdicts[version], evidence)
     return replace(assessment, verdicts=verdicts)
 
 
-def _heap_evidence(
+def _runtime_evidence(
+    runtime: RuntimeSeries,
     committed: list[_PodSeries],
     used_floor: list[_PodSeries],
     maximum: list[_PodSeries],
     spec: LeakWatchSpec,
     time_scale: float,
-) -> HeapEvidence | None:
-    """All three signals, or no evidence: without the floor after GC a heap leak would pass for a fill."""
-    max_of = {found.pod: float(found.samples.v[-1]) for found in maximum if len(found.samples)}
+) -> RuntimeEvidence | None:
+    """All three signals, or no evidence: without the floor after GC a leak of live objects would
+    pass for a fill."""
+    cap_of = {found.pod: float(found.samples.v[-1]) for found in maximum if len(found.samples)}
     sensitivity = spec.memory.sensitivity
     growth = [
         run.slope_bytes_per_second
@@ -195,18 +203,20 @@ def _heap_evidence(
         )
         if run.analysable
     ]
-    rooms = [max_of[found.pod] - float(found.samples.v[-1]) for found in committed if found.pod in max_of]
+    rooms = [cap_of[found.pod] - float(found.samples.v[-1]) for found in committed if found.pod in cap_of]
     live = [
-        analyse_segment(run, limit_bytes=max_of.get(found.pod), sensitivity=sensitivity)
+        analyse_segment(run, limit_bytes=cap_of.get(found.pod), sensitivity=sensitivity)
         for found in used_floor
         for run in _runs(found, spec, time_scale)
     ]
     if not growth or not rooms or not any(run.analysable for run in live):
         return None
-    return HeapEvidence(
+    return RuntimeEvidence(
+        managed=runtime.managed,
+        cap=runtime.cap,
         committed_growth_bytes_per_second=float(np.median(growth)),
         room_bytes=max(0.0, max(rooms)),
-        max_bytes=max(max_of.values()),
+        cap_bytes=max(cap_of.values()),
         live_set_grows=any(run.leaking or run.suspected for run in live),
     )
 

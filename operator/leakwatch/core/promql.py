@@ -39,23 +39,44 @@ class Scope:
 
 
 @dataclass(frozen=True)
-class HeapQueries:
+class RuntimeQueries:
+    """What a language runtime manages per pod, beside the container's memory: what it has taken
+    (`committed`), the floor of what is in use (the live set after GC) and the cap it stops at."""
+
+    managed: str  # in words, for the evidence: "committed JVM heap"
+    cap: str  # the cap's name: "max", "GOMEMLIMIT"
     committed: str
     used_floor: str
     maximum: str
 
 
-def heap_queries(memory: MemorySpec, scope: Scope) -> HeapQueries:
-    """The JVM heap per pod, summed over its pools (Micrometer reports one series per pool): what is
-    committed, the floor of what is used (its minimum per step: the live set after GC) and the max
-    (pools without a max report -1, so only positive ones add up)."""
-    jvm, window = memory.jvm, memory.step
-    heap = f"{scope.matchers()}, {jvm.heap_area_label}={quote('heap')}"
-    return HeapQueries(
-        committed=f"min_over_time(sum by (namespace, pod) ({jvm.heap_committed_metric}{{{heap}}})[{window}:])",
-        used_floor=f"min_over_time(sum by (namespace, pod) ({jvm.heap_used_metric}{{{heap}}})[{window}:])",
-        maximum=f"sum by (namespace, pod) ({jvm.heap_max_metric}{{{heap}}} > 0)",
-    )
+# An unset GOMEMLIMIT reads as math.MaxInt64 (9.22e18 bytes): no cap.
+_NO_GOMEMLIMIT = "9e18"
+
+
+def runtime_queries(memory: MemorySpec, scope: Scope) -> list[RuntimeQueries]:
+    """The JVM heap and the Go runtime per pod. The JVM's is summed over its pools (Micrometer
+    reports one series per pool), and only pools with a max add to it (the others report -1). Each
+    floor is the minimum per step."""
+    jvm, go, window, where = memory.jvm, memory.go, memory.step, scope.matchers()
+    heap = f"{where}, {jvm.heap_area_label}={quote('heap')}"
+    managed_by_go = f"sum by (namespace, pod) ({go.sys_metric}{{{where}}} - {go.released_metric}{{{where}}})"
+    return [
+        RuntimeQueries(
+            managed="committed JVM heap",
+            cap="max",
+            committed=f"min_over_time(sum by (namespace, pod) ({jvm.heap_committed_metric}{{{heap}}})[{window}:])",
+            used_floor=f"min_over_time(sum by (namespace, pod) ({jvm.heap_used_metric}{{{heap}}})[{window}:])",
+            maximum=f"sum by (namespace, pod) ({jvm.heap_max_metric}{{{heap}}} > 0)",
+        ),
+        RuntimeQueries(
+            managed="memory the Go runtime manages",
+            cap="GOMEMLIMIT",
+            committed=f"min_over_time({managed_by_go}[{window}:])",
+            used_floor=f"min_over_time(sum by (namespace, pod) ({go.heap_alloc_metric}{{{where}}})[{window}:])",
+            maximum=f"max by (namespace, pod) ({go.memory_limit_metric}{{{where}}} < {_NO_GOMEMLIMIT})",
+        ),
+    ]
 
 
 def memory_query(memory: MemorySpec, scope: Scope) -> str:

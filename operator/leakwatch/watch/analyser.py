@@ -1,7 +1,7 @@
 """The analysis loop: every interval, for each LeakWatch, one bounded set of Prometheus queries
 (one range query for its pods; for the versions whose memory grows, one for their RSS and one for
-their JVM heap's max, and if they have one, two more for the heap), then the pure assessment, then
-the accountant publishes it."""
+each runtime's cap (JVM heap, Go), and two more for a runtime whose cap they export), then the pure
+assessment, then the accountant publishes it."""
 
 from __future__ import annotations
 
@@ -13,17 +13,17 @@ from datetime import UTC, datetime
 
 from leakwatch.api.common import parse_duration
 from leakwatch.core.assess import (
-    HeapSeries,
     LabelledSeries,
+    RuntimeSeries,
     assess,
-    check_against_heap,
     check_against_rss,
+    check_against_runtime,
     summarise,
-    versions_to_check_against_heap,
     versions_to_check_against_rss,
+    versions_to_check_against_runtime,
 )
 from leakwatch.core.decide import DecisionInput, decide, gather_facts
-from leakwatch.core.promql import Scope, heap_queries, memory_query
+from leakwatch.core.promql import Scope, memory_query, runtime_queries
 from leakwatch.core.query_guard import QueryRefused
 from leakwatch.core.state import LeakWatchState
 from leakwatch.core.transitions import AnalysisOutcome
@@ -137,15 +137,17 @@ class Analyser:
                 assessment = check_against_rss(
                     assessment, rss, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=scale
                 )
-            # ...and is it a JVM heap filling to its max? Pods without heap metrics cost one empty answer.
-            to_check = versions_to_check_against_heap(assessment, spec)
-            if to_check:
-                queries = heap_queries(spec.memory, pods_of(to_check))
-                maximum = read(queries.maximum)
+            # ...and is it a runtime (a JVM heap, Go) filling to its cap? Pods without its metrics
+            # cost one query that answers nothing.
+            to_check = versions_to_check_against_runtime(assessment, spec)
+            for runtime in runtime_queries(spec.memory, pods_of(to_check)) if to_check else []:
+                maximum = read(runtime.maximum)
                 if maximum:
-                    heap = HeapSeries(read(queries.committed), read(queries.used_floor), maximum)
-                    assessment = check_against_heap(
-                        assessment, heap, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=scale
+                    found = RuntimeSeries(
+                        runtime.managed, runtime.cap, read(runtime.committed), read(runtime.used_floor), maximum
+                    )
+                    assessment = check_against_runtime(
+                        assessment, found, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=scale
                     )
         except PrometheusError as err:  # no verdict from half the evidence
             metrics.ANALYSIS_ERRORS.labels(reason=err.reason).inc()
