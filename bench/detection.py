@@ -35,10 +35,13 @@ from pathlib import Path
 import numpy as np
 
 from leakwatch.core.analysis import (
+    RuntimePod,
     Samples,
     VersionVerdict,
     against_rss,
+    against_runtime_cap,
     analyse_segment,
+    runtime_evidence,
     split_segments,
     verdict_for_version,
 )
@@ -71,6 +74,10 @@ class Trace:
     # Each pod's RSS where the trace recorded it (`signals.rss`): the operator reads it when the
     # working set grows, to tell page cache from a leak.
     rss: list[Samples] = field(default_factory=list)
+    # Each pod's runtime memory where the trace recorded it (`signals.jvm_*` or `signals.go_*`):
+    # committed, used and cap, read as the operator reads Micrometer's or client_golang's metrics.
+    runtime: str | None = None  # "jvm" | "go"
+    runtime_pods: list[tuple[Samples, Samples, Samples]] = field(default_factory=list)
 
     @property
     def leak(self) -> bool:
@@ -96,6 +103,18 @@ def load_corpus(directory: Path) -> list[Trace]:
             for p in doc["pods"]
             if len(p["t"]) and "rss" in p.get("signals", {})
         ]
+        runtime = next(
+            (kind for kind in RUNTIMES if any(f"{kind}_cap" in p.get("signals", {}) for p in doc["pods"])), None
+        )
+        runtime_pods = [
+            (
+                _reported(p["t"], p["signals"][f"{runtime}_committed"]),
+                _reported(p["t"], p["signals"][f"{runtime}_used"]),
+                _reported(p["t"], p["signals"][f"{runtime}_cap"]),
+            )
+            for p in doc["pods"]
+            if runtime and f"{runtime}_cap" in p.get("signals", {})
+        ]
         traces.append(
             Trace(
                 name=doc["name"],
@@ -106,11 +125,23 @@ def load_corpus(directory: Path) -> list[Trace]:
                 oom=doc.get("oom_time"),
                 pods=[p for p in pods if len(p)],
                 rss=rss,
+                runtime=runtime,
+                runtime_pods=runtime_pods,
             )
         )
     if not traces:
         raise SystemExit(f"no *.json.gz traces in {directory}")
     return traces
+
+
+# What each runtime's recorded signals are, in the operator's words (core/promql.runtime_queries).
+RUNTIMES = {"jvm": ("committed JVM heap", "max"), "go": ("memory the Go runtime manages", "GOMEMLIMIT")}
+
+
+def _reported(t: list[int], values: list[int]) -> Samples:
+    """A recorded runtime signal without the samples before the runtime first reported (zeros)."""
+    times, read = np.array(t, dtype=float), np.array(values, dtype=float)
+    return Samples(times[read > 0], read[read > 0])
 
 
 def window(samples: Samples, now: float, seconds: float) -> Samples:
@@ -208,6 +239,21 @@ def leakwatch_verdicts(
                 for run in split_segments(window(pod, now, window_seconds), max_gap_seconds=max_gap_seconds)
             ]
             verdict = against_rss(verdict, rss_runs)
+        if trace.runtime:
+            pods = []
+            for committed, used, cap in trace.runtime_pods:
+                seen_cap = window(cap, now, window_seconds)  # as of now: never a later value
+                if len(seen_cap):
+                    pods.append(
+                        RuntimePod(
+                            window(committed, now, window_seconds), window(used, now, window_seconds), seen_cap.v[-1]
+                        )
+                    )
+            managed, cap_name = RUNTIMES[trace.runtime]
+            evidence = runtime_evidence(
+                managed, cap_name, pods, max_gap_seconds=max_gap_seconds, sensitivity=sensitivity
+            )
+            verdict = against_runtime_cap(verdict, evidence)
         seen_before[(trace.name, now)] = verdict
         return verdict
 

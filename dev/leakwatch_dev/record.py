@@ -19,8 +19,12 @@ For one workload (`WORKLOADS` below) the recorder
   the sample at which it rises is written as exactly `limit_bytes` (the corpus's convention for an
   OOMKill), and the workload is restarted after `--restart-delay` seconds while `--restarts` allow,
   as a kubelet restarts an OOM-killed container in the same pod;
+* for a JVM or Go workload, reads each sample the runtime's own memory, which the workload writes
+  every second (`RUNTIME_STATS`): the JVM's committed, used and max heap, or what the Go runtime
+  manages, its heap objects and GOMEMLIMIT, the numbers Micrometer and client_golang export;
 * writes a format-1 trace (tests/corpus/README.md) with `bytes` = the working set and, per pod,
-  `signals` = {rss, file, active_file, shmem} aligned with `t`.
+  `signals` = {rss, file, active_file, shmem} aligned with `t`, plus `jvm_committed`, `jvm_used`,
+  `jvm_cap` or `go_committed`, `go_used`, `go_cap` (0 until the runtime first reported).
 
 Time is compressed: a recording of minutes stands for hours of a node. Times are written from a fixed
 epoch, stretched by `--time-scale` (1 real second -> time_scale seconds); `step_seconds` is the
@@ -207,6 +211,9 @@ class Workload:
     leak_after_s: float | None = None  # leaks: real seconds from the first start to the leak's onset
     restarts: int = 0  # after OOMKills
     scratch: bool = False  # gets $SCRATCH, a directory on disk removed afterwards
+    # "jvm" | "go": the workload writes its runtime's memory to $RUNTIME_STATS (see Service.java,
+    # gomem/main.go) and the trace records it beside the cgroup's
+    runtime: str | None = None
 
 
 def _javac(build: Path) -> None:
@@ -249,6 +256,7 @@ WORKLOADS: dict[str, Workload] = {
             minutes=8,
             command=_java("-XX:+UseG1GC", "-Xms32m", "-Xmx320m", args=("plateau", "160")),
             build=_javac,
+            runtime="jvm",
         ),
         Workload(
             name="jvm-parallel-plateau",
@@ -262,6 +270,7 @@ WORKLOADS: dict[str, Workload] = {
             minutes=8,
             command=_java("-XX:+UseParallelGC", "-Xms32m", "-Xmx320m", args=("plateau", "160")),
             build=_javac,
+            runtime="jvm",
         ),
         Workload(
             name="python-pymalloc-bursts",
@@ -306,6 +315,7 @@ WORKLOADS: dict[str, Workload] = {
             minutes=8,
             command=lambda build: [str(build / "gomem"), "sessions", "110"],
             build=_go_build,
+            runtime="go",
             env={"GOGC": "100", "GOMEMLIMIT": "205MiB"},
         ),
         Workload(
@@ -321,6 +331,7 @@ WORKLOADS: dict[str, Workload] = {
             minutes=8,
             command=lambda build: [str(build / "gomem"), "lru", "96"],
             build=_go_build,
+            runtime="go",
             env={"GOGC": "100"},
         ),
         Workload(
@@ -336,6 +347,7 @@ WORKLOADS: dict[str, Workload] = {
             minutes=10,
             command=_java("-XX:+UseG1GC", "-Xms32m", "-Xmx64m", "-XX:MaxDirectMemorySize=2g", args=("leak",)),
             build=_javac,
+            runtime="jvm",
             leak_after_s=0.0,
             restarts=2,
         ),
@@ -371,6 +383,20 @@ class Series:
     file: list[int] = field(default_factory=list)
     active_file: list[int] = field(default_factory=list)
     shmem: list[int] = field(default_factory=list)
+    # The runtime's own memory (Workload.runtime), 0 until a life has written it.
+    runtime_committed: list[int] = field(default_factory=list)
+    runtime_used: list[int] = field(default_factory=list)
+    runtime_cap: list[int] = field(default_factory=list)
+
+
+def _runtime_stats(path: Path | None) -> tuple[int, int, int]:
+    """committed, used, cap from the workload's stats file; zeros before it is written. The JVM
+    reports an undefined max as -1 and Go an unset GOMEMLIMIT as MaxInt64: both read as no cap (0)."""
+    try:
+        committed, used, cap = (int(word) for word in path.read_text().split()) if path else (0, 0, 0)
+    except (OSError, ValueError):
+        return 0, 0, 0
+    return committed, used, cap if 0 < cap < 2**62 else 0
 
 
 class _Stop(Exception):
@@ -402,6 +428,9 @@ def record(
         workload.build(build)
     scratch = SCRATCH_DIR / f"leakwatch-rec-{workload.name}" if workload.scratch else None
     env = {**os.environ, "SEED": "1", **workload.env}
+    stats = BUILD_DIR / f"{workload.name}.runtime" if workload.runtime else None
+    if stats is not None:
+        env["RUNTIME_STATS"] = str(stats)
     if scratch is not None:
         env["SCRATCH"] = str(scratch)
 
@@ -418,6 +447,8 @@ def record(
         def start() -> subprocess.Popen[bytes]:
             nonlocal lives
             life_env = {**env, **(workload.first_life_env if lives == 0 else {})}
+            if stats is not None:
+                stats.unlink(missing_ok=True)  # a new life reports its own runtime
             lives += 1
             return subprocess.Popen(
                 workload.command(build),
@@ -460,6 +491,10 @@ def record(
             series.file.append(stat.file)
             series.active_file.append(stat.active_file)
             series.shmem.append(stat.shmem)
+            committed, used, cap = _runtime_stats(stats)
+            series.runtime_committed.append(committed)
+            series.runtime_used.append(used)
+            series.runtime_cap.append(cap)
 
             if proc is not None and proc.poll() is not None:
                 code = proc.returncode
@@ -551,6 +586,15 @@ def record(
                     "file": series.file,
                     "active_file": series.active_file,
                     "shmem": series.shmem,
+                    **(
+                        {
+                            f"{workload.runtime}_committed": series.runtime_committed,
+                            f"{workload.runtime}_used": series.runtime_used,
+                            f"{workload.runtime}_cap": series.runtime_cap,
+                        }
+                        if workload.runtime
+                        else {}
+                    ),
                 },
             }
         ],

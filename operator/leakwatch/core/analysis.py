@@ -660,6 +660,49 @@ class RuntimeEvidence:
     live_set_grows: bool  # a run's floor after GC grows like a leak towards the cap
 
 
+@dataclass(frozen=True)
+class RuntimePod:
+    """One pod's runtime memory over the window: what it has taken, the floor of what is in use,
+    and the cap it stops at (its latest value)."""
+
+    committed: Samples
+    used_floor: Samples
+    cap_bytes: float
+
+
+def runtime_evidence(
+    managed: str, cap: str, pods: Sequence[RuntimePod], *, max_gap_seconds: float, sensitivity: str
+) -> RuntimeEvidence | None:
+    """One version's runtime memory from its pods', or None when no pod has all three signals to
+    read: without the floor after GC a leak of live objects would pass for a fill."""
+    growth: list[float] = []
+    rooms: list[float] = []
+    live: list[SegmentAnalysis] = []
+    for pod in pods:
+        if not len(pod.committed) or not len(pod.used_floor):
+            continue
+        committed = [
+            analyse_segment(run, limit_bytes=None, sensitivity=sensitivity)
+            for run in split_segments(pod.committed, max_gap_seconds=max_gap_seconds)
+        ]
+        growth += [run.slope_bytes_per_second for run in committed if run.analysable]
+        rooms.append(pod.cap_bytes - float(pod.committed.v[-1]))
+        live += [
+            analyse_segment(run, limit_bytes=pod.cap_bytes, sensitivity=sensitivity)
+            for run in split_segments(pod.used_floor, max_gap_seconds=max_gap_seconds)
+        ]
+    if not growth or not any(run.analysable for run in live):
+        return None
+    return RuntimeEvidence(
+        managed=managed,
+        cap=cap,
+        committed_growth_bytes_per_second=float(np.median(growth)),
+        room_bytes=max(0.0, max(rooms)),
+        cap_bytes=max(pod.cap_bytes for pod in pods),
+        live_set_grows=any(run.leaking or run.suspected for run in live),
+    )
+
+
 def against_runtime_cap(verdict: VersionVerdict, runtime: RuntimeEvidence | None) -> VersionVerdict:
     """A working-set verdict of Leaking or Suspected, read beside the runtime's memory: growth that
     is the runtime's, with too little room left under its cap to reach the memory limit and a flat

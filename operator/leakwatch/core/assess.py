@@ -11,14 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-import numpy as np
-
 from leakwatch.api.common import parse_duration
 from leakwatch.api.leakwatch import LeakWatchSpec
 from leakwatch.api.terms import Verdict
 from leakwatch.core.analysis import (
     THRESHOLDS,
     RuntimeEvidence,
+    RuntimePod,
     Samples,
     SegmentAnalysis,
     VersionVerdict,
@@ -27,6 +26,7 @@ from leakwatch.core.analysis import (
     analyse_segment,
     called_on_growth,
     human_duration,
+    runtime_evidence,
     split_segments,
     verdict_for_version,
 )
@@ -191,33 +191,17 @@ def _runtime_evidence(
     spec: LeakWatchSpec,
     time_scale: float,
 ) -> RuntimeEvidence | None:
-    """All three signals, or no evidence: without the floor after GC a leak of live objects would
-    pass for a fill."""
+    """The three signals matched by pod."""
     cap_of = {found.pod: float(found.samples.v[-1]) for found in maximum if len(found.samples)}
-    sensitivity = spec.memory.sensitivity
-    growth = [
-        run.slope_bytes_per_second
+    floor_of = {found.pod: found.samples for found in used_floor}
+    pods = [
+        RuntimePod(found.samples, floor_of[found.pod], cap_of[found.pod])
         for found in committed
-        for run in (
-            analyse_segment(r, limit_bytes=None, sensitivity=sensitivity) for r in _runs(found, spec, time_scale)
-        )
-        if run.analysable
+        if found.pod in cap_of and found.pod in floor_of
     ]
-    rooms = [cap_of[found.pod] - float(found.samples.v[-1]) for found in committed if found.pod in cap_of]
-    live = [
-        analyse_segment(run, limit_bytes=cap_of.get(found.pod), sensitivity=sensitivity)
-        for found in used_floor
-        for run in _runs(found, spec, time_scale)
-    ]
-    if not growth or not rooms or not any(run.analysable for run in live):
-        return None
-    return RuntimeEvidence(
-        managed=runtime.managed,
-        cap=runtime.cap,
-        committed_growth_bytes_per_second=float(np.median(growth)),
-        room_bytes=max(0.0, max(rooms)),
-        cap_bytes=max(cap_of.values()),
-        live_set_grows=any(run.leaking or run.suspected for run in live),
+    step = parse_duration(spec.memory.step).total_seconds() * time_scale
+    return runtime_evidence(
+        runtime.managed, runtime.cap, pods, max_gap_seconds=3 * step, sensitivity=spec.memory.sensitivity
     )
 
 

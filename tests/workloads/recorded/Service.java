@@ -7,7 +7,17 @@
 //   java Service leak                  each request also retains a 2-10 KiB direct ByteBuffer
 //                                      (allocateDirect zeroes it, so it is resident) and never
 //                                      releases it: a leak until the kernel OOM-kills the JVM.
+//
+// With RUNTIME_STATS set, every second it writes "committed used max" of its heap (bytes, from the
+// MemoryMXBean, what Micrometer's jvm_memory_*_bytes{area="heap"} report) to that file, replaced
+// atomically, for the recorder to read beside the cgroup.
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,7 +38,10 @@ public final class Service {
         long start = System.nanoTime();
         long key = 0;
         double burst = 1.0;
+        String statsPath = System.getenv("RUNTIME_STATS");
+        long tick = 0;
         while (true) {
+            if (statsPath != null && tick++ % 10 == 0) writeStats(Paths.get(statsPath));
             double t = (System.nanoTime() - start) / 1e9;
             if (rnd.nextDouble() < 0.01) burst = 1.0 + 2.0 * rnd.nextDouble();  // a burst starts
             else if (rnd.nextDouble() < 0.05) burst = 1.0;                        // or ends
@@ -55,5 +68,12 @@ public final class Service {
             }
             Thread.sleep(100);
         }
+    }
+
+    static void writeStats(Path path) throws Exception {
+        MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        Path partial = Paths.get(path + ".partial");
+        Files.writeString(partial, heap.getCommitted() + " " + heap.getUsed() + " " + heap.getMax() + "\n");
+        Files.move(partial, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 }

@@ -8,16 +8,39 @@
 //	gomem sessions <capMiB>  a bounded session table (capMiB of live data) and a lot of garbage:
 //	                         run with GOGC=100 and GOMEMLIMIT, the heap goal (2x live) reaches the
 //	                         soft limit and the GC holds the heap under it. Not a leak.
+//
+// With RUNTIME_STATS set, every second it writes "committed used cap" (bytes, from runtime/metrics:
+// what client_golang's go_memstats_sys_bytes - go_memstats_heap_released_bytes,
+// go_memstats_heap_alloc_bytes and go_gc_gomemlimit_bytes report) to that file, replaced
+// atomically, for the recorder to read beside the cgroup.
 package main
 
 import (
 	"container/list"
+	"fmt"
 	"math"
 	"math/rand"
 	"os"
+	"runtime/metrics"
 	"strconv"
 	"time"
 )
+
+var stats = []metrics.Sample{
+	{Name: "/memory/classes/total:bytes"},
+	{Name: "/memory/classes/heap/released:bytes"},
+	{Name: "/memory/classes/heap/objects:bytes"},
+	{Name: "/gc/gomemlimit:bytes"},
+}
+
+func writeStats(path string) {
+	metrics.Read(stats)
+	committed := stats[0].Value.Uint64() - stats[1].Value.Uint64()
+	line := fmt.Sprintf("%d %d %d\n", committed, stats[2].Value.Uint64(), stats[3].Value.Uint64())
+	if os.WriteFile(path+".partial", []byte(line), 0o644) == nil {
+		_ = os.Rename(path+".partial", path)
+	}
+}
 
 type entry struct {
 	key   int
@@ -41,7 +64,11 @@ func main() {
 	keys := 1000
 	start := time.Now()
 	burst := 1.0
-	for {
+	statsPath := os.Getenv("RUNTIME_STATS")
+	for tick := 0; ; tick++ {
+		if statsPath != "" && tick%10 == 0 {
+			writeStats(statsPath)
+		}
 		t := time.Since(start).Seconds()
 		u := rnd.Float64()
 		if u < 0.01 {
