@@ -362,3 +362,20 @@ def test_go_memory_filling_to_a_gomemlimit_below_the_limit_is_only_suspected() -
     cgo = RuntimeSeries(go.managed, go.cap, [series("new-0", 0, container="")], go.used_floor, go.maximum)
     after_cgo = check_against_runtime(judged, cgo, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
     assert after_cgo.verdicts["3.1.2"].verdict == "Leaking"
+
+
+def test_a_live_heap_that_halves_at_each_collection_is_not_read_as_restarts() -> None:
+    """Go's heap objects sampled once a step swing between the live set and twice it (GOGC=100): a
+    fall of 40% or more at every other step, which the working set's split would take for restarts."""
+    judged = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    t = np.arange(NOW.timestamp() - 6 * 3600, NOW.timestamp(), 60.0)
+    swinging = np.where(np.arange(t.size) % 2 == 0, 80 * MiB, 140 * MiB)
+    go = RuntimeSeries(
+        "memory the Go runtime manages",
+        "GOMEMLIMIT",
+        committed=[series("new-0", 48 * MiB, container="")],
+        used_floor=[LabelledSeries({"namespace": "shop", "pod": "new-0"}, Samples(t, swinging))],
+        maximum=[heap_level("new-0", 640)],
+    )
+    checked = check_against_runtime(judged, go, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    assert checked.verdicts["3.1.2"].verdict == "Suspected"

@@ -646,6 +646,9 @@ def against_rss(verdict: VersionVerdict, rss_runs: Sequence[SegmentAnalysis]) ->
 # and the floor of what is in use after GC (the live set) is not growing, the growth is the runtime
 # filling to its cap. At least this share of the working set's growth must be the runtime's.
 RUNTIME_SHARE_OF_GROWTH: Final = 0.5
+# A runtime's used memory falls by half at a collection (GOGC=100 lets the heap double before one),
+# which split_segments's default would take for a restart; a new process starts from next to nothing.
+RUNTIME_RESTART_DROP: Final = 0.9
 
 
 @dataclass(frozen=True)
@@ -683,13 +686,17 @@ def runtime_evidence(
             continue
         committed = [
             analyse_segment(run, limit_bytes=None, sensitivity=sensitivity)
-            for run in split_segments(pod.committed, max_gap_seconds=max_gap_seconds)
+            for run in split_segments(
+                pod.committed, max_gap_seconds=max_gap_seconds, reset_drop_fraction=RUNTIME_RESTART_DROP
+            )
         ]
         growth += [run.slope_bytes_per_second for run in committed if run.analysable]
         rooms.append(pod.cap_bytes - float(pod.committed.v[-1]))
         live += [
             analyse_segment(run, limit_bytes=pod.cap_bytes, sensitivity=sensitivity)
-            for run in split_segments(pod.used_floor, max_gap_seconds=max_gap_seconds)
+            for run in split_segments(
+                pod.used_floor, max_gap_seconds=max_gap_seconds, reset_drop_fraction=RUNTIME_RESTART_DROP
+            )
         ]
     if not growth or not any(run.analysable for run in live):
         return None
