@@ -412,3 +412,45 @@ def test_the_benchmark_counts_the_oom_kills_of_a_loop_before_each_alert(tmp_path
     assert loop["kills_before"]["leakwatch"] == 1  # the second run grows like the killed one
     assert loop["kills_before"]["leakwatch, kills>=2 only"] == 2  # oom.threshold's default
     assert loop["kills_before"]["static >90% of limit"] == 0
+
+
+def write_trace(directory: Path, name: str, label: str, t: list[float], v: list[float], **signals: list[float]) -> None:
+    """A one-pod trace in the corpus format, with `signals` beside the working set."""
+    doc = {
+        "format": 1,
+        "name": name,
+        "pattern": name,
+        "label": label,
+        "description": name,
+        "seed": 0,
+        "step_seconds": STEP,
+        "limit_bytes": GIB,
+        "onset_time": None,
+        "oom_time": None,
+        "leaking_pods": [],
+        "pods": [{"name": f"{name}-0", "t": t, "bytes": v, "signals": signals}],
+    }
+    with gzip.open(directory / f"{name}.json.gz", "wt") as handle:
+        json.dump(doc, handle)
+
+
+def test_the_benchmark_reads_a_runtime_beside_the_working_set_as_the_operator_does(tmp_path: Path) -> None:
+    """A JVM whose committed heap grows with its working set towards a 600 MiB max, its live set flat:
+    without the heap it is a false alarm; read beside it (as `check_against_runtime` reads
+    Micrometer's metrics) it is Suspected, shown and never alerted."""
+    samples = memory(10, linear(300 * MIB, 30 * MIB), seed=3)
+    t, v = [float(x) for x in samples.t], [float(x) for x in samples.v]
+    hours = (samples.t - START) / HOUR
+    committed = [float(x) for x in (250 + 28 * hours) * MIB]
+    used = [float(x) for x in (140 + 60 * ((samples.t % 600) / 600)) * MIB]
+    write_trace(
+        tmp_path, "heap-fill", "no-leak", t, v, jvm_committed=committed, jvm_used=used, jvm_cap=[600.0 * MIB] * len(t)
+    )
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    write_trace(bare, "heap-fill", "no-leak", t, v)
+
+    assert bench_scores(bare)["leakwatch"]["false_positives"] == 1  # the working set alone reads as a leak
+    scores = bench_scores(tmp_path)
+    assert scores["leakwatch"]["false_positives"] == 0
+    assert scores["leakwatch Suspected+"]["false_positives"] == 1
