@@ -604,6 +604,11 @@ def _suspected(
     return VersionVerdict(version, "Suspected", growth, time_to_oom, confidence, evidence)
 
 
+def _only_suspected(verdict: VersionVerdict, why: str) -> VersionVerdict:
+    """Growth that more evidence explains: shown as Suspected, with no time to OOM to alert on."""
+    return replace(verdict, verdict="Suspected", time_to_oom_seconds=None, evidence=[*verdict.evidence, why])
+
+
 # The working set counts the page cache of the files a container writes and reads, which the kernel
 # reclaims before it OOMKills; RSS (anonymous memory) does not. Growth that RSS does not share, by
 # at least this part, is that cache (or tmpfs, which does not get reclaimed, but then OOMKills,
@@ -627,16 +632,11 @@ def against_rss(verdict: VersionVerdict, rss_runs: Sequence[SegmentAnalysis]) ->
     rss_growth = float(np.median([run.slope_bytes_per_second for run in runs]))
     if rss_growth >= RSS_SHARE_OF_A_LEAK * (verdict.growth_bytes_per_second or 0.0):
         return verdict
-    return replace(
+    return _only_suspected(
         verdict,
-        verdict="Suspected",
-        time_to_oom_seconds=None,
-        evidence=[
-            *verdict.evidence,
-            f"RSS grows {mib_per_hour(max(rss_growth, 0.0))} of that: the growth is page cache (or tmpfs), which "
-            "the kernel reclaims before it OOMKills; Suspected, not Leaking, until RSS grows too or OOMKills "
-            "reach oom.threshold",
-        ],
+        f"RSS grows {mib_per_hour(max(rss_growth, 0.0))} of that: the growth is page cache (or tmpfs), which "
+        "the kernel reclaims before it OOMKills; Suspected, not Leaking, until RSS grows too or OOMKills "
+        "reach oom.threshold",
     )
 
 
@@ -727,16 +727,11 @@ def against_runtime_cap(verdict: VersionVerdict, runtime: RuntimeEvidence | None
     headroom = growth * verdict.time_to_oom_seconds  # what the working set can still add before the limit
     if runtime.committed_growth_bytes_per_second < RUNTIME_SHARE_OF_GROWTH * growth or runtime.room_bytes >= headroom:
         return verdict
-    return replace(
+    return _only_suspected(
         verdict,
-        verdict="Suspected",
-        time_to_oom_seconds=None,
-        evidence=[
-            *verdict.evidence,
-            f"the {runtime.managed} grows {mib_per_hour(runtime.committed_growth_bytes_per_second)} of that, with "
-            f"{runtime.room_bytes / MIB:.0f} MiB left to its {runtime.cap} of {runtime.cap_bytes / MIB:.0f} MiB, "
-            f"and its floor after GC does not grow: the runtime is filling to its cap, "
-            f"{(headroom - runtime.room_bytes) / MIB:.0f} MiB short of the memory limit; Suspected, not Leaking, "
-            "until memory outside it grows or OOMKills reach oom.threshold",
-        ],
+        f"the {runtime.managed} grows {mib_per_hour(runtime.committed_growth_bytes_per_second)} of that, with "
+        f"{runtime.room_bytes / MIB:.0f} MiB left to its {runtime.cap} of {runtime.cap_bytes / MIB:.0f} MiB, "
+        f"and its floor after GC does not grow: the runtime is filling to its cap, "
+        f"{(headroom - runtime.room_bytes) / MIB:.0f} MiB short of the memory limit; Suspected, not Leaking, "
+        "until memory outside it grows or OOMKills reach oom.threshold",
     )
