@@ -208,7 +208,6 @@ def _runtime_evidence(
 @dataclass(frozen=True)
 class _PodSeries:
     pod: str
-    container: str
     limit: float | None  # the container's memory limit
     samples: Samples  # stretched by the time scale
 
@@ -242,7 +241,7 @@ def _series_by_version(
         samples = item.samples
         if time_scale != 1.0:
             samples = Samples(now.timestamp() - (now.timestamp() - samples.t) * time_scale, samples.v)
-        by_version.setdefault(version, []).append(_PodSeries(pod, container, limit, samples))
+        by_version.setdefault(version, []).append(_PodSeries(pod, limit, samples))
     return by_version, used, dropped
 
 

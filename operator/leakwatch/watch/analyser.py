@@ -103,7 +103,8 @@ class Analyser:
         assert state.spec is not None
         spec, now = state.spec, datetime.now(UTC)
         window = parse_duration(spec.memory.window)
-        pods = sorted(state.ledger.pod_versions(since=now - window))
+        versions = state.ledger.pod_versions(since=now - window)
+        pods = sorted(versions)
         if not pods:
             return
         started = time.perf_counter()
@@ -122,7 +123,6 @@ class Analyser:
             return [LabelledSeries(s.labels, s.samples) for s in found]
 
         namespace, ledger, scale = state.namespace, state.ledger, self.time_scale
-        versions = state.ledger.pod_versions(since=now - window)
 
         def pods_of(chosen: list[str]) -> Scope:
             return Scope(state.namespace, sorted(pod for pod, (version, _) in versions.items() if version in chosen))
