@@ -113,6 +113,29 @@ def test_warm_up_then_plateau_is_not_leaking() -> None:
         assert not analysed(memory(hours, warm_up)).leaking, f"after {hours} h"
 
 
+def test_a_leak_under_a_start_up_warm_up_is_measured_after_it_and_not_read_as_levelling_off() -> None:
+    # A JVM: class loading, JIT and pools add 350 MiB within half an hour (tau 10 min), while native
+    # memory leaks 30 MiB/h from the start. The warm-up's bend is not the leak's.
+    warm_up_and_leak = lambda h: 300 * MIB + 350 * MIB * (1 - np.exp(-h / (10 / 60))) + 30 * MIB * h  # noqa: E731
+    for hours in (3, 6, 10):
+        result = analysed(memory(hours, warm_up_and_leak), limit=2 * GIB)
+        assert not result.plateaued, f"after {hours} h"
+        assert result.start < result.growth_start <= result.start + HOUR, f"after {hours} h"
+        assert result.slope_bytes_per_second * HOUR == pytest.approx(30 * MIB, rel=0.15), f"after {hours} h"
+    # 35 h from its limit, it is called once a quarter of that (max_extrapolation 4) is behind it.
+    assert result.leaking
+    true_seconds = (2 * GIB - (650 * MIB + 30 * MIB * 10) - 30 * MIB) / (30 * MIB) * HOUR
+    assert result.time_to_limit_seconds == pytest.approx(true_seconds, rel=0.10)
+
+
+def test_a_fill_that_takes_hours_to_slow_down_is_not_a_warm_up() -> None:
+    # Heap or cache filling towards a cap with a 2 h time constant: judged as a whole, it levels off.
+    for hours in (3, 6, 9, 12):
+        result = analysed(memory(hours, lambda h: 300 * MIB + 900 * MIB * (1 - np.exp(-h / 2))), limit=2 * GIB)
+        assert result.growth_start == result.start, f"after {hours} h"
+        assert result.plateaued and not result.leaking, f"after {hours} h"
+
+
 def test_growth_that_converges_below_the_limit_is_plateaued_not_leaking() -> None:
     # Allocator fragmentation: +250 MiB converging with a 3 h time constant, seen for 9 h.
     fragmentation = lambda h: 350 * MIB + 250 * MIB * (1 - np.exp(-h / 3))  # noqa: E731

@@ -8,11 +8,13 @@ The path from samples to a verdict:
    peaks come and go, cannot pass for growth: only a rising floor does. It fits a Theil-Sen line
    and tests it with Kendall's tau, both from SciPy. Growth that started inside the segment (a
    rollout, a feature flag) is located with `ruptures` so that the slope describes the growth and
-   not the flat before it. Growth that slows down (warm-up, cache fill, converging fragmentation)
-   is "plateaued", not a leak; so is a single step (a traffic ramp, a held spike), whose floor rises
-   in one half of the span only. A segment is only called leaking once the growth has lasted long
-   enough for its extrapolation to the limit to be believable: predicting 20 hours ahead from one
-   hour of data is how warm-ups and converging growth turn into false alarms.
+   not the flat before it; growth after a start-up warm-up is measured after it, so that the
+   warm-up's bend is not read as the leak levelling off. Growth that slows down (warm-up, cache
+   fill, converging fragmentation) is "plateaued", not a leak; so is a single step (a traffic ramp,
+   a held spike), whose floor rises in one half of the span only. A segment is only called leaking
+   once the growth has lasted long enough for its extrapolation to the limit to be believable:
+   predicting 20 hours ahead from one hour of data is how warm-ups and converging growth turn into
+   false alarms.
 3. `verdict_for_version` combines the segments of every pod of one version with its OOMKills. A leak
    fast enough to OOMKill before its growth has lasted long enough to be called is caught by its
    repetition instead: after an OOMKill, a second run growing the way the killed one did is a leak.
@@ -62,6 +64,17 @@ SUSPECTED_SHARE_OF_SPAN: Final = 0.5
 # this factor of each other, are one leak restarting with its container, not bad luck.
 MIN_REPEATED_RUN_SECONDS: Final = 1800.0
 REPEATED_RUNS_SLOPE_RATIO: Final = 2.0
+# A warm-up is over after three of its time constants (95% of its rise), and must be over within this
+# share of the run for what follows it to be analysed on its own.
+WARM_UP_TIME_CONSTANTS: Final = 3.0
+WARM_UP_SHARE_OF_SPAN: Final = 0.5
+# Start-up (class loading, JIT, pools and heap sized to the first traffic) settles within minutes to
+# an hour; a rise that takes longer to slow down is a fill towards a cap, judged as a whole.
+MAX_WARM_UP_TIME_CONSTANT: Final = HOUR
+# Warm-up plus a line must beat both simpler readings by this much BIC ("very strong" evidence on
+# Kass and Raftery's scale): a fill's early steps or noise must not pass for a warm-up, because
+# cutting them off hides the bend that shows the fill levelling off.
+DECISIVE_BIC: Final = 10.0
 
 
 @dataclass(frozen=True)
@@ -349,6 +362,50 @@ def _remaining_rise(envelope: Samples) -> float:
     return rise * math.exp(-rate * float(x[-1])) * scale
 
 
+def _warm_up_then_linear(x: FloatArray, floor: float, rise: float, rate: float, slope: float) -> FloatArray:
+    return floor + rise * (1.0 - np.exp(-rate * x)) + slope * x
+
+
+def _bic(residuals: FloatArray, parameters: int) -> float:
+    n = len(residuals)
+    return n * math.log(max(float(np.mean(residuals**2)), 1e-12)) + parameters * math.log(n)
+
+
+def _warm_up_end(envelope: Samples) -> float | None:
+    """Where a start-up warm-up (a fast rise with a time constant of an hour at most) hands over to
+    steady growth: the growth a leak adds after it. A warm-up followed by a leak is neither a line
+    (the warm-up bends it) nor a curve levelling off (the leak keeps rising): it is both, and the
+    slope that says how fast the leak grows, how evenly, and when it reaches the limit is the one
+    after the warm-up. None unless a warm-up plus a line fits decisively better (BIC) than a line
+    and than a levelling curve, the curves fitted with SciPy's curve_fit."""
+    x = (envelope.t - envelope.t[0]) / HOUR
+    scale = float(np.ptp(envelope.v))
+    if len(envelope) < 2 * MIN_ENVELOPE_BUCKETS or scale <= 0 or x[-1] <= 0:
+        return None
+    y = (envelope.v - envelope.v[0]) / scale
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optimize.OptimizeWarning)
+            levelling, _ = optimize.curve_fit(_saturating, x, y, p0=(0.0, 1.0, 4.0 / float(x[-1])), maxfev=2000)
+            both, _ = optimize.curve_fit(
+                _warm_up_then_linear, x, y, p0=(0.0, 0.5, 8.0 / float(x[-1]), 0.5 / float(x[-1])), maxfev=4000
+            )
+    except (RuntimeError, ValueError):
+        return None
+    line_bic = _bic(y - np.polyval(np.polyfit(x, y, 1), x), 2)
+    levelling_bic = _bic(y - _saturating(x, *levelling), 3)
+    both_bic = _bic(y - _warm_up_then_linear(x, *both), 4)
+    _, rise, rate, slope = (float(p) for p in both)
+    if not (rise > 0 and rate > 0 and slope > 0) or both_bic > min(line_bic, levelling_bic) - DECISIVE_BIC:
+        return None
+    if 1.0 / rate > MAX_WARM_UP_TIME_CONSTANT / HOUR:
+        return None  # rising for hours before it slows is a fill, not a start-up
+    settled = WARM_UP_TIME_CONSTANTS / rate  # hours after the start
+    if settled > WARM_UP_SHARE_OF_SPAN * float(x[-1]):
+        return None
+    return float(envelope.t[0]) + settled * HOUR
+
+
 def analyse_segment(seg: Samples, *, limit_bytes: float | None, sensitivity: str = "Medium") -> SegmentAnalysis:
     """Is this run of a container leaking? `seg` must hold no restart (see `split_segments`)."""
     thresholds = _thresholds(sensitivity)
@@ -361,14 +418,14 @@ def analyse_segment(seg: Samples, *, limit_bytes: float | None, sensitivity: str
 
     growth_start = float(seg.t[0])
     whole = _trend(envelope, end)
-    if (
-        whole.slope > 0
-        and whole.p_value < thresholds.significance
-        and seg.span_seconds >= 2 * thresholds.min_growth_seconds
-    ):
+    grows = whole.slope > 0 and whole.p_value < thresholds.significance
+    if grows and seg.span_seconds >= 2 * thresholds.min_growth_seconds:
         onset = _change_point_onset(envelope, min_piece=max(4, len(envelope) // 8))
         if onset is not None:
             growth_start = onset
+    warmed_up = _warm_up_end(envelope) if grows and growth_start == seg.t[0] else None
+    if warmed_up is not None:
+        growth_start = warmed_up
     growth = seg.since(growth_start) if growth_start > seg.t[0] else seg
     growth_envelope = lower_envelope(growth) if growth is not seg else envelope
     if len(growth_envelope) < MIN_ENVELOPE_BUCKETS:
@@ -403,7 +460,7 @@ def analyse_segment(seg: Samples, *, limit_bytes: float | None, sensitivity: str
     else:
         horizon = math.inf
     growth_span = end - growth_start
-    changed = growth_start > seg.t[0]
+    changed = growth_start > seg.t[0] and warmed_up is None  # a warm-up is not a change of behaviour
     min_span = thresholds.min_growth_after_change_seconds if changed else thresholds.min_growth_seconds
     required_span = max(min_span, horizon / thresholds.max_extrapolation)
     shaped_like_a_leak = significant and evenly_grown and not plateaued
