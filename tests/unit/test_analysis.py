@@ -136,6 +136,16 @@ def test_a_fill_that_takes_hours_to_slow_down_is_not_a_warm_up() -> None:
         assert result.plateaued and not result.leaking, f"after {hours} h"
 
 
+def test_a_cache_filling_like_heaps_law_is_not_a_warm_up() -> None:
+    # Distinct keys grow like t^0.4 until the cache reaches its size cap at 8 h: steep at first and
+    # slower after, but never linear, so no part of it is a leak's steady growth.
+    cache = lambda h: 200 * MIB + 700 * MIB * np.power(np.minimum(h, 8) / 8, 0.4)  # noqa: E731
+    for hours in (3, 5, 8):
+        result = analysed(memory(hours, cache), limit=1.5 * GIB)
+        assert result.growth_start == result.start, f"after {hours} h"
+        assert not result.leaking, f"after {hours} h"
+
+
 def test_growth_that_converges_below_the_limit_is_plateaued_not_leaking() -> None:
     # Allocator fragmentation: +250 MiB converging with a 3 h time constant, seen for 9 h.
     fragmentation = lambda h: 350 * MIB + 250 * MIB * (1 - np.exp(-h / 3))  # noqa: E731

@@ -71,9 +71,10 @@ WARM_UP_SHARE_OF_SPAN: Final = 0.5
 # Start-up (class loading, JIT, pools and heap sized to the first traffic) settles within minutes to
 # an hour; a rise that takes longer to slow down is a fill towards a cap, judged as a whole.
 MAX_WARM_UP_TIME_CONSTANT: Final = HOUR
-# Warm-up plus a line must beat both simpler readings by this much BIC ("very strong" evidence on
-# Kass and Raftery's scale): a fill's early steps or noise must not pass for a warm-up, because
-# cutting them off hides the bend that shows the fill levelling off.
+# Warm-up plus a line must beat every simpler reading (a line, an exponential levelling off, a power
+# law slowing down as a cache fills by Heaps' law) by this much BIC ("very strong" evidence on Kass
+# and Raftery's scale): a fill must not pass for a warm-up, because cutting its steep start off
+# hides the bend that shows it levelling off.
 DECISIVE_BIC: Final = 10.0
 
 
@@ -366,6 +367,10 @@ def _warm_up_then_linear(x: FloatArray, floor: float, rise: float, rate: float, 
     return floor + rise * (1.0 - np.exp(-rate * x)) + slope * x
 
 
+def _slowing_power(x: FloatArray, floor: float, rise: float, exponent: float) -> FloatArray:
+    return floor + rise * np.power(x, exponent)
+
+
 def _bic(residuals: FloatArray, parameters: int) -> float:
     n = len(residuals)
     return n * math.log(max(float(np.mean(residuals**2)), 1e-12)) + parameters * math.log(n)
@@ -376,8 +381,9 @@ def _warm_up_end(envelope: Samples) -> float | None:
     steady growth: the growth a leak adds after it. A warm-up followed by a leak is neither a line
     (the warm-up bends it) nor a curve levelling off (the leak keeps rising): it is both, and the
     slope that says how fast the leak grows, how evenly, and when it reaches the limit is the one
-    after the warm-up. None unless a warm-up plus a line fits decisively better (BIC) than a line
-    and than a levelling curve, the curves fitted with SciPy's curve_fit."""
+    after the warm-up. None unless a warm-up plus a line fits decisively better (BIC) than a line,
+    an exponential levelling off and a power law slowing down, the curves fitted with SciPy's
+    curve_fit."""
     x = (envelope.t - envelope.t[0]) / HOUR
     scale = float(np.ptp(envelope.v))
     if len(envelope) < 2 * MIN_ENVELOPE_BUCKETS or scale <= 0 or x[-1] <= 0:
@@ -387,6 +393,9 @@ def _warm_up_end(envelope: Samples) -> float | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optimize.OptimizeWarning)
             levelling, _ = optimize.curve_fit(_saturating, x, y, p0=(0.0, 1.0, 4.0 / float(x[-1])), maxfev=2000)
+            slowing, _ = optimize.curve_fit(
+                _slowing_power, x, y, p0=(0.0, 1.0, 0.5), bounds=((-np.inf, 0.0, 0.05), (np.inf, np.inf, 1.0))
+            )
             both, _ = optimize.curve_fit(
                 _warm_up_then_linear, x, y, p0=(0.0, 0.5, 8.0 / float(x[-1]), 0.5 / float(x[-1])), maxfev=4000
             )
@@ -394,9 +403,11 @@ def _warm_up_end(envelope: Samples) -> float | None:
         return None
     line_bic = _bic(y - np.polyval(np.polyfit(x, y, 1), x), 2)
     levelling_bic = _bic(y - _saturating(x, *levelling), 3)
+    slowing_bic = _bic(y - _slowing_power(x, *slowing), 3)
     both_bic = _bic(y - _warm_up_then_linear(x, *both), 4)
     _, rise, rate, slope = (float(p) for p in both)
-    if not (rise > 0 and rate > 0 and slope > 0) or both_bic > min(line_bic, levelling_bic) - DECISIVE_BIC:
+    simpler = min(line_bic, levelling_bic, slowing_bic)
+    if not (rise > 0 and rate > 0 and slope > 0) or both_bic > simpler - DECISIVE_BIC:
         return None
     if 1.0 / rate > MAX_WARM_UP_TIME_CONSTANT / HOUR:
         return None  # rising for hours before it slows is a fill, not a start-up
