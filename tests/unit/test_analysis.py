@@ -136,6 +136,20 @@ def test_a_fill_that_takes_hours_to_slow_down_is_not_a_warm_up() -> None:
         assert result.plateaued and not result.leaking, f"after {hours} h"
 
 
+def test_a_leak_that_reaches_its_limit_before_it_could_be_called_is_called_once_half_seen() -> None:
+    # 250 MiB/h from 300 MiB in a 1 GiB container: the OOMKill comes 2.8 h in, before the 3 h of
+    # growth a call needs. Once half of that is seen, it is called rather than left to the kernel.
+    leak = linear(300 * MIB, 250 * MIB)
+    early = analysed(memory(1.25, leak), limit=GIB)
+    assert not early.leaking and not early.suspected  # under half of the span: too little to go on
+    for hours in (1.75, 2.0, 2.5):
+        result = analysed(memory(hours, leak), limit=GIB)
+        assert result.leaking, f"after {hours} h"
+        assert result.end - result.growth_start < result.needed_growth_seconds  # called before the span
+        true_seconds = (GIB - 30 * MIB - leak(np.array(hours))) / (250 * MIB) * HOUR
+        assert result.time_to_limit_seconds == pytest.approx(true_seconds, rel=0.15, abs=300), f"after {hours} h"
+
+
 def test_a_cache_filling_like_heaps_law_is_not_a_warm_up() -> None:
     # Distinct keys grow like t^0.4 until the cache reaches its size cap at 8 h: steep at first and
     # slower after, but never linear, so no part of it is a leak's steady growth.
@@ -283,33 +297,35 @@ def test_oom_kills_alone_make_a_version_leak() -> None:
 
 
 def test_a_leak_that_oom_kills_before_it_can_be_called_is_caught_by_its_next_run() -> None:
-    # 250 MiB/h from 300 MiB reaches the 1 GiB limit in under 3 h: too short a run for a call, and an
-    # OOMKill is one below the threshold. The next run grows the same way: Leaking, before the next kill.
-    killed = analysed(memory(2.8, linear(300 * MIB, 250 * MIB), seed=1))
-    again = analysed(memory(1.0, linear(300 * MIB, 250 * MIB), seed=2, start=killed.end + STEP))
+    # 500 MiB/h from 300 MiB reaches the 1 GiB limit in 1.4 h: under half the 3 h a call needs, too
+    # short even to be Suspected, and an OOMKill is one below the threshold. The next run grows the
+    # same way: Leaking, before the next kill.
+    killed = analysed(memory(1.4, linear(300 * MIB, 500 * MIB), seed=1))
+    again = analysed(memory(1.0, linear(300 * MIB, 500 * MIB), seed=2, start=killed.end + STEP))
     assert not killed.leaking and not again.leaking
 
-    verdict = verdict_for_version("3.1.2", [killed, again], oom_kills=1, pod_hours=3.8, oom_threshold=2)
+    verdict = verdict_for_version("3.1.2", [killed, again], oom_kills=1, pod_hours=2.4, oom_threshold=2)
 
     assert verdict.verdict == "Leaking" and verdict.by_oom_kills
     assert "2 of 2 container runs grow the same way" in verdict.evidence[-2]
     assert "after an OOMKill" in verdict.evidence[-2]
     assert verdict.time_to_oom_seconds == again.time_to_limit_seconds
-    assert verdict.time_to_oom_seconds is not None and 1.5 * HOUR < verdict.time_to_oom_seconds < 2.5 * HOUR
+    # From 800 MiB at 500 MiB/h, a sawtooth peak of 30 MiB above the floor: 0.39 h to the limit.
+    assert verdict.time_to_oom_seconds is not None and 0.25 * HOUR < verdict.time_to_oom_seconds < 0.55 * HOUR
     # Without the kill the same runs are only growth too short to call.
-    assert verdict_for_version("3.1.2", [killed, again], oom_kills=0, pod_hours=3.8, oom_threshold=2).verdict == (
-        "Suspected"
+    assert verdict_for_version("3.1.2", [killed, again], oom_kills=0, pod_hours=2.4, oom_threshold=2).verdict != (
+        "Leaking"
     )
 
 
 def test_runs_that_do_not_repeat_a_killed_run_are_not_called_on_one_oom_kill() -> None:
-    killed = analysed(memory(2.8, linear(300 * MIB, 250 * MIB), seed=1))
-    slower = analysed(memory(2.0, linear(300 * MIB, 60 * MIB), seed=2, start=killed.end + STEP))
-    beside = analysed(memory(1.0, linear(300 * MIB, 250 * MIB), seed=3, start=killed.start + HOUR))
+    killed = analysed(memory(1.4, linear(300 * MIB, 500 * MIB), seed=1))
+    slower = analysed(memory(1.0, linear(300 * MIB, 120 * MIB), seed=2, start=killed.end + STEP))
+    beside = analysed(memory(1.0, linear(300 * MIB, 500 * MIB), seed=3, start=killed.start + 0.3 * HOUR))
 
     for runs in ([killed, slower], [killed, beside], [killed]):
-        verdict = verdict_for_version("3.1.2", runs, oom_kills=1, pod_hours=4, oom_threshold=2)
-        # A third of the slope is another growth; a replica growing beside the killed run is no restart.
+        verdict = verdict_for_version("3.1.2", runs, oom_kills=1, pod_hours=2.4, oom_threshold=2)
+        # A quarter of the slope is another growth; a replica growing beside the killed run is no restart.
         assert verdict.verdict != "Leaking", [s.slope_bytes_per_second * HOUR / MIB for s in runs]
 
 
@@ -410,13 +426,14 @@ def test_the_benchmark_reads_a_recorded_traces_rss_as_the_operator_does(tmp_path
 
 
 def test_the_benchmark_counts_the_oom_kills_of_a_loop_before_each_alert(tmp_path: Path) -> None:
-    """A leak that reaches its limit in under 3 h, restarts and leaks again, three times: the main
-    score stops at the first kill, the OOM-loop table replays to the end."""
+    """A leak that reaches its limit in under 1.5 h (too soon to be called, even as it outruns the
+    wait), restarts and leaks again, three times: the main score stops at the first kill, the
+    OOM-loop table replays to the end."""
     t: list[float] = []
     v: list[float] = []
     start = START
     for run in range(3):
-        samples = memory(4, linear(300 * MIB, 250 * MIB), seed=run, start=start)
+        samples = memory(2, linear(300 * MIB, 500 * MIB), seed=run, start=start)
         below = samples.v < GIB
         killed_at = int(np.argmin(below))  # the first sample at or over the limit: the kill
         t += [float(x) for x in samples.t[:killed_at]] + [float(samples.t[killed_at])]

@@ -14,7 +14,7 @@ The path from samples to a verdict:
    a held spike), whose floor rises in one half of the span only. A segment is only called leaking
    once the growth has lasted long enough for its extrapolation to the limit to be believable:
    predicting 20 hours ahead from one hour of data is how warm-ups and converging growth turn into
-   false alarms.
+   false alarms; or, once half of that is seen, when at its rate it reaches the limit first.
 3. `verdict_for_version` combines the segments of every pod of one version with its OOMKills. A leak
    fast enough to OOMKill before its growth has lasted long enough to be called is caught by its
    repetition instead: after an OOMKill, a second run growing the way the killed one did is a leak.
@@ -475,8 +475,13 @@ def analyse_segment(seg: Samples, *, limit_bytes: float | None, sensitivity: str
     min_span = thresholds.min_growth_after_change_seconds if changed else thresholds.min_growth_seconds
     required_span = max(min_span, horizon / thresholds.max_extrapolation)
     shaped_like_a_leak = significant and evenly_grown and not plateaued
-    leaking = shaped_like_a_leak and growth_span >= required_span
-    suspected = shaped_like_a_leak and not leaking and growth_span >= SUSPECTED_SHARE_OF_SPAN * required_span
+    long_enough = growth_span >= required_span
+    half_seen = growth_span >= SUSPECTED_SHARE_OF_SPAN * required_span
+    # Growth that will reach the limit before it has lasted long enough to be called: waiting for
+    # the rest of the span would only let the OOMKill come first.
+    outruns_the_wait = half_seen and time_to_limit is not None and time_to_limit < required_span - growth_span
+    leaking = shaped_like_a_leak and (long_enough or outruns_the_wait)
+    suspected = shaped_like_a_leak and not leaking and half_seen
 
     # Evidence for a leak: monotone growth, seen for long enough next to what it predicts.
     history = min(1.0, growth_span / required_span) if math.isfinite(required_span) else 0.0
