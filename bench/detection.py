@@ -55,11 +55,13 @@ DEFAULT_CORPORA = (
     ("recorded", REPO / "tests" / "corpus" / "recorded"),
 )
 SUSPECTED = "leakwatch Suspected+"  # the first Suspected or Leaking verdict: no alert, shown in status
+STATIC = "static >90% of limit"  # the rule everyone already has
 LATE_DELAY = 0.5  # reporting only: a detection after half the onset-to-OOM time is listed as late
 HOUR = 3600.0
 OOM_THRESHOLD = 2  # the operator's default oom.threshold
 
-TARGETS = {"precision": 0.98, "recall": 0.95, "median_delay": 0.25, "median_tto_error": 0.20}
+# Issue 17's targets, for every corpus LeakWatch was not tuned on (the development corpus meets them too).
+TARGETS = {"precision": 0.95, "recall": 0.95, "median_delay": 0.30, "p90_delay": 0.60, "median_tto_error": 0.20}
 
 
 @dataclass(frozen=True)
@@ -410,22 +412,28 @@ def print_tables(scores: list[Score], settings: dict[str, object]) -> None:
     lw, others = scores[0], [s for s in scores[1:] if s.detector != SUSPECTED]
     print()
     print("targets for LeakWatch:")
+    static = next(s for s in others if s.detector == STATIC)
     checks = [
-        ("precision >= 0.98", lw.precision >= TARGETS["precision"]),
-        ("recall >= 0.95", lw.recall >= TARGETS["recall"]),
-        ("median delay <= 0.25", lw.median_delay is not None and lw.median_delay <= TARGETS["median_delay"]),
+        (f"precision >= {TARGETS['precision']:.2f}", lw.precision >= TARGETS["precision"]),
+        (f"recall >= {TARGETS['recall']:.2f}", lw.recall >= TARGETS["recall"]),
+        (f"median delay <= {TARGETS['median_delay']:.2f}", _at_most(lw.median_delay, TARGETS["median_delay"])),
+        (f"p90 delay <= {TARGETS['p90_delay']:.2f}", _at_most(lw.p90_delay, TARGETS["p90_delay"])),
         (
-            "median TTO error <= 20%",
-            lw.median_tto_error is not None and lw.median_tto_error <= TARGETS["median_tto_error"],
+            f"median TTO error <= {TARGETS['median_tto_error']:.0%}",
+            _at_most(lw.median_tto_error, TARGETS["median_tto_error"]),
         ),
         ("precision better than both baselines", all(lw.precision > o.precision for o in others)),
         (
-            "delay better than both baselines",
-            all(o.median_delay is None or (lw.median_delay or math.inf) < o.median_delay for o in others),
+            "median delay earlier than the static rule's",
+            static.median_delay is None or (lw.median_delay or math.inf) < static.median_delay,
         ),
     ]
     for text, ok in checks:
         print(f"  [{'met' if ok else 'MISSED'}] {text}")
+
+
+def _at_most(value: float | None, bound: float) -> bool:
+    return value is not None and value <= bound
 
 
 def leakwatch_errors(lw: Score) -> list[str]:
@@ -615,7 +623,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         verdicts = leakwatch_verdicts(args.window * HOUR, args.sensitivity, args.max_gap * 60)
         detectors: list[tuple[str, Detector]] = [
             ("leakwatch", leakwatch(verdicts)),
-            ("static >90% of limit", static_threshold(0.9)),
+            (STATIC, static_threshold(0.9)),
             ("predict_linear 1h->4h", predict_linear(HOUR, 4 * HOUR)),
             (SUSPECTED, leakwatch(verdicts, ("Suspected", "Leaking"))),
         ]
@@ -626,7 +634,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         loop_detectors = [
             ("leakwatch", leakwatch(verdicts)),
             (f"leakwatch, kills>={OOM_THRESHOLD} only", leakwatch(threshold_only)),
-            ("static >90% of limit", static_threshold(0.9)),
+            (STATIC, static_threshold(0.9)),
         ]
         loops.append((name, oom_loops(traces, loop_detectors, every)))
     wall = time.monotonic() - began
