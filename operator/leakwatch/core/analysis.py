@@ -22,6 +22,7 @@ The path from samples to a verdict:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import warnings
@@ -338,31 +339,6 @@ def _saturating(x: FloatArray, floor: float, rise: float, rate: float) -> FloatA
     return floor + rise * (1.0 - np.exp(-rate * x))
 
 
-def _remaining_rise(envelope: Samples) -> float:
-    """Bytes still to come if the growth converges: the best fit of `floor + rise * (1 - exp(-rate * t))`
-    (SciPy's curve_fit). Warm-up, cache fill and allocator fragmentation slow down like this; on a
-    leak the fit finds no bend, or one so slow that the limit comes first. inf: no convergence seen.
-
-    No significance test: a bend found by chance on a leak only postpones its detection by a cycle,
-    while a converging series must be spared at every cycle, long before its bend is significant."""
-    x = (envelope.t - envelope.t[0]) / HOUR
-    scale = float(np.ptp(envelope.v))
-    if len(envelope) < 2 * MIN_ENVELOPE_BUCKETS or scale <= 0 or x[-1] <= 0:
-        return math.inf
-    y = (envelope.v - envelope.v[0]) / scale  # unit scale keeps Levenberg-Marquardt well conditioned
-    guess = (0.0, 2.0 * max(float(y[-1]), 0.1), 1.0 / float(x[-1]))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optimize.OptimizeWarning)  # no covariance needed
-            params, _ = optimize.curve_fit(_saturating, x, y, p0=guess, maxfev=2000)
-    except (RuntimeError, ValueError):
-        return math.inf
-    _, rise, rate = (float(p) for p in params)
-    if not (rise > 0 and rate > 0) or 1.0 / rate > MAX_DECAY_OVER_SPAN * float(x[-1]):
-        return math.inf
-    return rise * math.exp(-rate * float(x[-1])) * scale
-
-
 def _warm_up_then_linear(x: FloatArray, floor: float, rise: float, rate: float, slope: float) -> FloatArray:
     return floor + rise * (1.0 - np.exp(-rate * x)) + slope * x
 
@@ -376,23 +352,68 @@ def _bic(residuals: FloatArray, parameters: int) -> float:
     return n * math.log(max(float(np.mean(residuals**2)), 1e-12)) + parameters * math.log(n)
 
 
-def _warm_up_end(envelope: Samples) -> float | None:
+@dataclass(frozen=True)
+class _Shape:
+    """An envelope in the units its curve fits are well conditioned in (Levenberg-Marquardt with
+    SciPy's curve_fit): hours since its first point, and its rise as a share of its whole range."""
+
+    hours: FloatArray
+    rise: FloatArray
+    scale: float  # bytes per unit of `rise`
+
+    @classmethod
+    def of(cls, envelope: Samples) -> _Shape | None:
+        """None when too short or too flat for a curve to say more than a line."""
+        hours = (envelope.t - envelope.t[0]) / HOUR
+        scale = float(np.ptp(envelope.v))
+        if len(envelope) < 2 * MIN_ENVELOPE_BUCKETS or scale <= 0 or hours[-1] <= 0:
+            return None
+        return cls(hours, (envelope.v - envelope.v[0]) / scale, scale)
+
+    @functools.cached_property
+    def levelling(self) -> tuple[float, float, float] | None:
+        """`floor + rise * (1 - exp(-rate * hours))` fitted, shared by the tests that ask whether the
+        growth levels off; None when the fit does not converge."""
+        guess = (0.0, 2.0 * max(float(self.rise[-1]), 0.1), 1.0 / float(self.hours[-1]))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optimize.OptimizeWarning)  # no covariance needed
+                params, _ = optimize.curve_fit(_saturating, self.hours, self.rise, p0=guess, maxfev=2000)
+        except (RuntimeError, ValueError):
+            return None
+        floor, rise, rate = (float(p) for p in params)
+        return floor, rise, rate
+
+
+def _remaining_rise(shape: _Shape | None) -> float:
+    """Bytes still to come if the growth converges, by the fit of `floor + rise * (1 - exp(-rate * t))`.
+    Warm-up, cache fill and allocator fragmentation slow down like this; on a leak the fit finds no
+    bend, or one so slow that the limit comes first. inf: no convergence seen.
+
+    No significance test: a bend found by chance on a leak only postpones its detection by a cycle,
+    while a converging series must be spared at every cycle, long before its bend is significant."""
+    if shape is None or shape.levelling is None:
+        return math.inf
+    _, rise, rate = shape.levelling
+    span = float(shape.hours[-1])
+    if not (rise > 0 and rate > 0) or 1.0 / rate > MAX_DECAY_OVER_SPAN * span:
+        return math.inf
+    return rise * math.exp(-rate * span) * shape.scale
+
+
+def _warm_up_end(envelope: Samples, shape: _Shape) -> float | None:
     """Where a start-up warm-up (a fast rise with a time constant of an hour at most) hands over to
     steady growth: the growth a leak adds after it. A warm-up followed by a leak is neither a line
     (the warm-up bends it) nor a curve levelling off (the leak keeps rising): it is both, and the
     slope that says how fast the leak grows, how evenly, and when it reaches the limit is the one
     after the warm-up. None unless a warm-up plus a line fits decisively better (BIC) than a line,
-    an exponential levelling off and a power law slowing down, the curves fitted with SciPy's
-    curve_fit."""
-    x = (envelope.t - envelope.t[0]) / HOUR
-    scale = float(np.ptp(envelope.v))
-    if len(envelope) < 2 * MIN_ENVELOPE_BUCKETS or scale <= 0 or x[-1] <= 0:
+    an exponential levelling off and a power law slowing down."""
+    x, y = shape.hours, shape.rise
+    if shape.levelling is None:
         return None
-    y = (envelope.v - envelope.v[0]) / scale
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optimize.OptimizeWarning)
-            levelling, _ = optimize.curve_fit(_saturating, x, y, p0=(0.0, 1.0, 4.0 / float(x[-1])), maxfev=2000)
             slowing, _ = optimize.curve_fit(
                 _slowing_power, x, y, p0=(0.0, 1.0, 0.5), bounds=((-np.inf, 0.0, 0.05), (np.inf, np.inf, 1.0))
             )
@@ -402,7 +423,7 @@ def _warm_up_end(envelope: Samples) -> float | None:
     except (RuntimeError, ValueError):
         return None
     line_bic = _bic(y - np.polyval(np.polyfit(x, y, 1), x), 2)
-    levelling_bic = _bic(y - _saturating(x, *levelling), 3)
+    levelling_bic = _bic(y - _saturating(x, *shape.levelling), 3)
     slowing_bic = _bic(y - _slowing_power(x, *slowing), 3)
     both_bic = _bic(y - _warm_up_then_linear(x, *both), 4)
     _, rise, rate, slope = (float(p) for p in both)
@@ -434,7 +455,9 @@ def analyse_segment(seg: Samples, *, limit_bytes: float | None, sensitivity: str
         onset = _change_point_onset(envelope, min_piece=max(4, len(envelope) // 8))
         if onset is not None:
             growth_start = onset
-    warmed_up = _warm_up_end(envelope) if grows and growth_start == seg.t[0] else None
+    # Curve fits of the whole run, when growth is not already located at a change point.
+    whole_shape = _Shape.of(envelope) if grows and growth_start == seg.t[0] else None
+    warmed_up = _warm_up_end(envelope, whole_shape) if whole_shape is not None else None
     if warmed_up is not None:
         growth_start = warmed_up
     growth = seg.since(growth_start) if growth_start > seg.t[0] else seg
@@ -454,7 +477,8 @@ def analyse_segment(seg: Samples, *, limit_bytes: float | None, sensitivity: str
     if trend.slope > 0 and trend.p_value < thresholds.significance:
         # Converging: the growth still to come stops short of the limit (or, without a limit, adds
         # less than has already been added).
-        remaining = _remaining_rise(growth_envelope)
+        shape = whole_shape if whole_shape is not None and growth_envelope is envelope else _Shape.of(growth_envelope)
+        remaining = _remaining_rise(shape)
         if limit_bytes is not None:
             plateaued = peak_at_end + remaining < limit_bytes
         else:
