@@ -45,6 +45,7 @@ from leakwatch.core.analysis import (
     split_segments,
     verdict_for_version,
 )
+from leakwatch.core.same_age import ContainerRun, against_same_age, born_in_window
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO / "tests" / "corpus" / "traces"
@@ -219,13 +220,19 @@ def leakwatch_verdicts(
         found = seen_before.get((trace.name, now))
         if found is not None:
             return found
-        segments = []
+        runs: list[ContainerRun] = []
         pod_seconds = 0.0
         for pod in trace.pods:
             seen = window(pod, now, window_seconds)
-            for run in split_segments(seen, max_gap_seconds=max_gap_seconds):
+            for i, run in enumerate(split_segments(seen, max_gap_seconds=max_gap_seconds)):
                 pod_seconds += run.span_seconds
-                segments.append(analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity))
+                analysis = analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity)
+                runs.append(
+                    ContainerRun(
+                        run, analysis, trace.name, born_in_window(i, run, now - window_seconds, max_gap_seconds)
+                    )
+                )
+        segments = [run.analysis for run in runs]
         kills = len(oom_kills(trace, now, window_seconds))
         verdict = verdict_for_version(
             trace.name,
@@ -234,6 +241,7 @@ def leakwatch_verdicts(
             pod_hours=pod_seconds / HOUR,
             oom_threshold=OOM_THRESHOLD,
         )
+        verdict = against_same_age(verdict, runs, runs)
         if trace.rss:
             rss_runs = [
                 analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity)

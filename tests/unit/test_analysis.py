@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,41 +24,10 @@ from leakwatch.core.analysis import (
     split_segments,
     verdict_for_version,
 )
+from series import GIB, MIB, START, STEP, flat, linear, memory
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "tests" / "corpus"
-MIB = float(2**20)
-GIB = 1024 * MIB
-STEP = 60.0
-START = 1_767_571_200.0
-
-Floor = Callable[[np.ndarray], np.ndarray]  # hours since start -> bytes
-
-
-def memory(
-    hours: float,
-    floor: Floor,
-    *,
-    seed: int = 0,
-    sawtooth: float = 30 * MIB,
-    sawtooth_minutes: int = 12,
-    noise: float = 3 * MIB,
-    start: float = START,
-) -> Samples:
-    """One sample a minute: the floor, a GC sawtooth climbing `sawtooth` bytes per cycle, and noise."""
-    rng = np.random.default_rng(seed)
-    minutes = np.arange(int(hours * 60), dtype=float)
-    cycle = (minutes % sawtooth_minutes) / sawtooth_minutes
-    values = floor(minutes / 60) + sawtooth * cycle + rng.normal(0, noise, len(minutes))
-    return Samples(start + minutes * STEP, values)
-
-
-def linear(base: float, per_hour: float) -> Floor:
-    return lambda h: base + per_hour * h
-
-
-def flat(level: float) -> Floor:
-    return lambda h: np.full_like(h, level)
 
 
 def analysed(samples: Samples, limit: float | None = GIB, sensitivity: str = "Medium") -> SegmentAnalysis:
@@ -464,8 +433,24 @@ def test_the_benchmark_counts_the_oom_kills_of_a_loop_before_each_alert(tmp_path
     assert loop["kills_before"]["static >90% of limit"] == 0
 
 
-def write_trace(directory: Path, name: str, label: str, t: list[float], v: list[float], **signals: list[float]) -> None:
-    """A one-pod trace in the corpus format, with `signals` beside the working set."""
+def write_trace(
+    directory: Path,
+    name: str,
+    label: str,
+    t: list[float],
+    v: list[float],
+    *,
+    earlier: Samples | None = None,
+    **signals: list[float],
+) -> None:
+    """A one-pod trace in the corpus format, with `signals` beside the working set, and the
+    `earlier` pod it replaced, if any."""
+    pods: list[dict[str, Any]] = []
+    if earlier is not None:
+        pods.append(
+            {"name": f"{name}-earlier", "t": [float(x) for x in earlier.t], "bytes": [float(x) for x in earlier.v]}
+        )
+    pods.append({"name": f"{name}-0", "t": t, "bytes": v, "signals": signals})
     doc = {
         "format": 1,
         "name": name,
@@ -478,7 +463,7 @@ def write_trace(directory: Path, name: str, label: str, t: list[float], v: list[
         "onset_time": None,
         "oom_time": None,
         "leaking_pods": [],
-        "pods": [{"name": f"{name}-0", "t": t, "bytes": v, "signals": signals}],
+        "pods": pods,
     }
     with gzip.open(directory / f"{name}.json.gz", "wt") as handle:
         json.dump(doc, handle)
@@ -504,3 +489,28 @@ def test_the_benchmark_reads_a_runtime_beside_the_working_set_as_the_operator_do
     scores = bench_scores(tmp_path)
     assert scores["leakwatch"]["false_positives"] == 0
     assert scores["leakwatch Suspected+"]["false_positives"] == 1
+
+
+def test_the_benchmark_reads_an_earlier_container_at_the_same_age_as_the_operator_does(tmp_path: Path) -> None:
+    """A heap filling for 9 h after each deploy, then flat: 5 h into the second container, its growth
+    alone reads as a leak; beside the first container (as `assess` reads it) it is Suspected."""
+    spec = importlib.util.spec_from_file_location("detection", REPO / "bench" / "detection.py")
+    assert spec is not None and spec.loader is not None
+    detection = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = detection  # its dataclasses look their module up
+    spec.loader.exec_module(detection)
+    fill = lambda h: 300 * MIB + 40 * MIB * np.minimum(h, 9)  # noqa: E731
+    earlier = memory(14, fill, seed=1)
+    later = memory(10, fill, seed=2, start=START + 14 * HOUR)
+    t, v = [float(x) for x in later.t], [float(x) for x in later.v]
+    write_trace(tmp_path, "refill", "no-leak", t, v, earlier=earlier)
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    write_trace(alone, "refill-alone", "no-leak", t, v)
+    verdict_of = detection.leakwatch_verdicts(24 * HOUR, "Medium", 600.0)
+    at = START + 19 * HOUR
+
+    assert verdict_of(detection.load_corpus(alone)[0], at).verdict == "Leaking"
+    beside = verdict_of(detection.load_corpus(tmp_path)[0], at)
+    assert beside.verdict == "Suspected"
+    assert "an older container of this version grew 39.9 MiB/h at the same container age" in beside.evidence[-1]

@@ -379,3 +379,33 @@ def test_a_live_heap_that_halves_at_each_collection_is_not_read_as_restarts() ->
     )
     checked = check_against_runtime(judged, go, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
     assert checked.verdicts["3.1.2"].verdict == "Suspected"
+
+
+def filling(pod: str, start: datetime, end: datetime, per_hour: float, for_hours: float) -> LabelledSeries:
+    t = np.arange(start.timestamp(), end.timestamp(), 60.0)
+    hours = (t - t[0]) / 3600
+    v = 300 * MiB + per_hour * np.minimum(hours, for_hours) + np.random.default_rng(3).normal(0, 1 * MiB, t.size)
+    return LabelledSeries({"namespace": "shop", "pod": pod, "container": "app"}, Samples(t, v))
+
+
+def test_growth_the_previous_version_had_at_the_same_container_age_and_stopped_is_only_suspected() -> None:
+    # 3.0.10 ran 14 h and filled for its first 9; 3.1.2, deployed 6 h ago, fills the same way.
+    book = Ledger()
+    book.observe(pod("old-0"), version="3.0.10", workload="a", containers=[], now=NOW - timedelta(hours=20))
+    book.forget("uid-old-0", NOW - timedelta(hours=6))
+    book.observe(pod("new-0"), version="3.1.2", workload="a", containers=[], now=NOW)
+    deployed = NOW - timedelta(hours=6)
+    new = filling("new-0", deployed, NOW, 40 * MiB, 9)
+    spec = spec_with({"window": "24h"})
+
+    def judged(old: LabelledSeries) -> VersionVerdict:
+        return assess([old, new], namespace="shop", spec=spec, ledger=book, now=NOW).verdicts["3.1.2"]
+
+    same = judged(filling("old-0", NOW - timedelta(hours=20), deployed, 40 * MiB, 9))
+    assert same.verdict == "Suspected" and same.time_to_oom_seconds is None
+    assert "version 3.0.10 grew 4" in same.evidence[-1]
+    assert (
+        "at the same container age (0 minutes to 6.0 hours), then 0.4 MiB/h in its last 6.0 hours "
+        "(to 14.0 hours of age)" in same.evidence[-1]
+    )
+    assert judged(filling("old-0", NOW - timedelta(hours=20), deployed, 0, 0)).verdict == "Leaking"

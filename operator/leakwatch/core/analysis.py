@@ -252,6 +252,15 @@ def _trend(envelope: Samples, end: float) -> _Trend:
     )
 
 
+def floor_slope(samples: Samples) -> float | None:
+    """How fast the floor of a series rises (Theil-Sen on its lower envelope), bytes per second;
+    None when too short to say."""
+    envelope = lower_envelope(samples)
+    if len(envelope) < MIN_ENVELOPE_BUCKETS:
+        return None
+    return _slope(envelope)[0]
+
+
 def _slope(envelope: Samples) -> tuple[float, float]:
     """Theil-Sen slope and the top of its confidence interval."""
     fit = stats.theilslopes(envelope.v, envelope.t - envelope.t[-1], alpha=SLOPE_CONFIDENCE)
@@ -701,7 +710,7 @@ def _suspected(
     return VersionVerdict(version, "Suspected", growth, time_to_oom, confidence, evidence)
 
 
-def _only_suspected(verdict: VersionVerdict, why: str) -> VersionVerdict:
+def only_suspected(verdict: VersionVerdict, why: str) -> VersionVerdict:
     """Growth that more evidence explains: shown as Suspected, with no time to OOM to alert on."""
     return replace(verdict, verdict="Suspected", time_to_oom_seconds=None, evidence=[*verdict.evidence, why])
 
@@ -729,7 +738,7 @@ def against_rss(verdict: VersionVerdict, rss_runs: Sequence[SegmentAnalysis]) ->
     rss_growth = float(np.median([run.slope_bytes_per_second for run in runs]))
     if rss_growth >= RSS_SHARE_OF_A_LEAK * (verdict.growth_bytes_per_second or 0.0):
         return verdict
-    return _only_suspected(
+    return only_suspected(
         verdict,
         f"RSS grows {mib_per_hour(max(rss_growth, 0.0))} of that: the growth is page cache (or tmpfs), which "
         "the kernel reclaims before it OOMKills; Suspected, not Leaking, until RSS grows too or OOMKills "
@@ -824,7 +833,7 @@ def against_runtime_cap(verdict: VersionVerdict, runtime: RuntimeEvidence | None
     headroom = growth * verdict.time_to_oom_seconds  # what the working set can still add before the limit
     if runtime.committed_growth_bytes_per_second < RUNTIME_SHARE_OF_GROWTH * growth or runtime.room_bytes >= headroom:
         return verdict
-    return _only_suspected(
+    return only_suspected(
         verdict,
         f"the {runtime.managed} grows {mib_per_hour(runtime.committed_growth_bytes_per_second)} of that, with "
         f"{runtime.room_bytes / MIB:.0f} MiB left to its {runtime.cap} of {runtime.cap_bytes / MIB:.0f} MiB, "

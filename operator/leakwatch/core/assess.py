@@ -2,7 +2,8 @@
 
 Series are attributed to versions by the pod they belong to (the ledger remembers which version
 every pod ran, also for pods that are gone), cut into segments at restarts, analysed one by one,
-and combined per version with that version's OOMKills.
+and combined per version with that version's OOMKills; a version called on its growth is then read
+beside the workload's other containers at the same container age (`same_age`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from leakwatch.core.analysis import (
 )
 from leakwatch.core.conditions import LEAK_SUSPECTED, ConditionUpdate
 from leakwatch.core.oom import Ledger
+from leakwatch.core.same_age import ContainerRun, against_same_age, born_in_window
 
 
 @dataclass(frozen=True)
@@ -68,26 +70,28 @@ def assess(
     """`time_scale` > 1 stretches the series back from `now` (a demo that plays hours in minutes
     is judged as hours); rates and times-to-OOM then come out in that stretched time."""
     window = parse_duration(spec.memory.window)
-    segments, used, dropped = _segments_by_version(
+    runs, used, dropped = _runs_by_version(
         series, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale
     )
+    every_run = [run for found in runs.values() for run in found]
     verdicts = {}
     # A window shorter than the growth the sensitivity needs can never show a leak: "Stable" from
     # it would be a promise it cannot keep.
     span = window.total_seconds() * time_scale
     needed = THRESHOLDS[spec.memory.sensitivity].min_growth_seconds
-    for version, found in segments.items():
+    for version, found in runs.items():
         # oom.window is wall-clock time, like the memory window's PromQL range.
         kills = ledger.oom_kills_in_window(version, now, parse_duration(spec.oom.window).total_seconds())
-        verdicts[version] = verdict_for_version(
+        verdict = verdict_for_version(
             version,
-            found,
+            [run.analysis for run in found],
             oom_kills=kills,
             pod_hours=ledger.pod_seconds(version, now) * time_scale / 3600,
             oom_threshold=spec.oom.threshold,
             # A short window (a demo, a fast-cycling service) must be able to say Stable too.
             min_observed_seconds=min(1800.0, window.total_seconds() * time_scale / 4),
         )
+        verdicts[version] = against_same_age(verdict, found, every_run)
         if verdicts[version].verdict == "Stable" and span < needed:
             verdicts[version] = VersionVerdict(
                 version,
@@ -199,9 +203,12 @@ def _runtime_evidence(
         for found in committed
         if found.pod in cap_of and found.pod in floor_of
     ]
-    step = parse_duration(spec.memory.step).total_seconds() * time_scale
     return runtime_evidence(
-        runtime.managed, runtime.cap, pods, max_gap_seconds=3 * step, sensitivity=spec.memory.sensitivity
+        runtime.managed,
+        runtime.cap,
+        pods,
+        max_gap_seconds=_max_gap(spec, time_scale),
+        sensitivity=spec.memory.sensitivity,
     )
 
 
@@ -246,8 +253,43 @@ def _series_by_version(
 
 
 def _runs(found: _PodSeries, spec: LeakWatchSpec, time_scale: float) -> list[Samples]:
-    step = parse_duration(spec.memory.step).total_seconds() * time_scale
-    return split_segments(found.samples, max_gap_seconds=3 * step)
+    return split_segments(found.samples, max_gap_seconds=_max_gap(spec, time_scale))
+
+
+def _max_gap(spec: LeakWatchSpec, time_scale: float) -> float:
+    return 3 * parse_duration(spec.memory.step).total_seconds() * time_scale
+
+
+def _runs_by_version(
+    series: Sequence[LabelledSeries],
+    *,
+    namespace: str,
+    spec: LeakWatchSpec,
+    ledger: Ledger,
+    now: datetime,
+    time_scale: float,
+) -> tuple[dict[str, list[ContainerRun]], int, int]:
+    """Each series attributed to its pod's version, cut into runs and analysed, with its container's
+    start where the window shows it: (runs per version, series used, series dropped as not this
+    LeakWatch's)."""
+    by_version, used, dropped = _series_by_version(
+        series, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale
+    )
+    window_start = now.timestamp() - parse_duration(spec.memory.window).total_seconds() * time_scale
+    runs = {
+        version: [
+            ContainerRun(
+                run,
+                analyse_segment(run, limit_bytes=found.limit, sensitivity=spec.memory.sensitivity),
+                version,
+                born_in_window(i, run, window_start, _max_gap(spec, time_scale)),
+            )
+            for found in pods
+            for i, run in enumerate(_runs(found, spec, time_scale))
+        ]
+        for version, pods in by_version.items()
+    }
+    return runs, used, dropped
 
 
 def _segments_by_version(
@@ -261,18 +303,10 @@ def _segments_by_version(
 ) -> tuple[dict[str, list[SegmentAnalysis]], int, int]:
     """Each series attributed to its pod's version, cut into runs and analysed: (runs per version,
     series used, series dropped as not this LeakWatch's)."""
-    by_version, used, dropped = _series_by_version(
+    runs, used, dropped = _runs_by_version(
         series, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale
     )
-    segments = {
-        version: [
-            analyse_segment(run, limit_bytes=found.limit, sensitivity=spec.memory.sensitivity)
-            for found in pods
-            for run in _runs(found, spec, time_scale)
-        ]
-        for version, pods in by_version.items()
-    }
-    return segments, used, dropped
+    return {version: [run.analysis for run in found] for version, found in runs.items()}, used, dropped
 
 
 def summarise(assessment: Assessment, running_versions: set[str]) -> tuple[LeakSummary, ConditionUpdate]:
