@@ -342,6 +342,10 @@ def test_without_all_three_heap_signals_a_version_keeps_its_verdict() -> None:
     assert versions_to_check_against_runtime(judged, SPEC) == ["3.1.2"]
     assert versions_to_check_against_runtime(judged, spec_with(memory={"signal": "RSS"})) == ["3.1.2"]
     assert versions_to_check_against_runtime(judged, spec_with(memory={"signal": "JVMNative"})) == []
+    # Growth RSS already explained as page cache has no time to OOM left to weigh a cap against.
+    explained = check_against_rss(judged, [series("new-0", 0)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    assert explained.verdicts["3.1.2"].verdict == "Suspected"
+    assert versions_to_check_against_runtime(explained, SPEC) == []
 
 
 def test_go_memory_filling_to_a_gomemlimit_below_the_limit_is_only_suspected() -> None:

@@ -137,10 +137,16 @@ def check_against_rss(
 
 
 def versions_to_check_against_runtime(assessment: Assessment, spec: LeakWatchSpec) -> list[str]:
-    """Versions judged Leaking or Suspected on growth alone, on a signal that holds a runtime's memory."""
+    """Versions judged Leaking or Suspected on growth alone, on a signal that holds a runtime's memory,
+    still with a time to OOM: one that RSS or an earlier container already explained has none left,
+    and a runtime's cap can only be weighed against it, so its queries would answer nothing new."""
     if spec.memory.signal not in ("WorkingSet", "RSS"):
         return []
-    return sorted(version for version, verdict in assessment.verdicts.items() if called_on_growth(verdict))
+    return sorted(
+        version
+        for version, verdict in assessment.verdicts.items()
+        if called_on_growth(verdict) and verdict.time_to_oom_seconds is not None
+    )
 
 
 @dataclass(frozen=True)
