@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from kubernetes import client
 
-from helpers import OperatorProcess, deployment_pod, kubelet_status, wait_for
-from leakwatch.api import API_VERSION, GROUP, VERSION
+from helpers import OperatorProcess, deployment_pod, kubelet_status, leakwatch_manifest, wait_for
+from leakwatch.api import GROUP, VERSION
 from leakwatch_dev.cluster import ControlPlane
 from leakwatch_dev.prometheus import PrometheusServer, openmetrics
 
@@ -40,28 +40,15 @@ def _filling(rng: np.random.Generator, namespace: str, pod: str, start: float, e
     return {("container_memory_working_set_bytes", labels): list(zip(t.tolist(), v.tolist(), strict=True))}
 
 
-@pytest.fixture(scope="module")
-def namespace(core_v1: client.CoreV1Api) -> str:
-    name = f"age-{uuid.uuid4().hex[:6]}"
-    core_v1.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    return name
-
-
-@pytest.fixture(scope="module")
-def prometheus(namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServer]:
+def _history(namespace: str) -> dict[Any, Any]:
     rng = np.random.default_rng(20261207)
-    history = {
+    return {
         # cart: 1.0.0 ran 14 h (filled, then flat) and was replaced by 1.1.0
         **_filling(rng, namespace, "cart-old-0", NOW - 20 * 3600, DEPLOYED),
         **_filling(rng, namespace, "cart-new-0", DEPLOYED, NOW + STEP),
         # basket: the same 1.1.0 curve, with no earlier container in the window
         **_filling(rng, namespace, "basket-new-0", DEPLOYED, NOW + STEP),
     }
-    server = PrometheusServer(tmp_path_factory.mktemp("prometheus-same-age"))
-    server.backfill(openmetrics(history))
-    server.start()
-    yield server
-    server.stop()
 
 
 def _rfc3339(seconds: float) -> str:
@@ -72,10 +59,13 @@ def test_growth_the_previous_version_had_at_the_same_age_and_stopped_is_suspecte
     control_plane: ControlPlane,
     core_v1: client.CoreV1Api,
     custom_objects: client.CustomObjectsApi,
-    prometheus: PrometheusServer,
-    namespace: str,
-    tmp_path_factory: pytest.TempPathFactory,
+    namespaces: Callable[[str], str],
+    tmp_path: Path,
 ) -> None:
+    namespace = namespaces("age")
+    prometheus = PrometheusServer(tmp_path / "prometheus")
+    prometheus.backfill(openmetrics(_history(namespace)))
+    prometheus.start()
     pods = {
         "cart-old-0": ("cart", "1.0.0", NOW - 20 * 3600),
         "cart-new-0": ("cart", "1.1.0", DEPLOYED),
@@ -85,20 +75,11 @@ def test_growth_the_previous_version_had_at_the_same_age_and_stopped_is_suspecte
         pod = deployment_pod(name, version, app=app, limit="1Gi", rs_hash=version.replace(".", ""))
         core_v1.create_namespaced_pod(namespace, pod)
         core_v1.patch_namespaced_pod_status(name, namespace, kubelet_status(0, started=_rfc3339(started)))
-    for app in ("cart", "basket"):
+    for app in ("cart", "basket"):  # memory.window defaults to 24h
         custom_objects.create_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            namespace,
-            "leakwatches",
-            {
-                "apiVersion": API_VERSION,
-                "kind": "LeakWatch",
-                "metadata": {"name": app},
-                "spec": {"selector": {"matchLabels": {"app": app}}, "memory": {"window": "24h", "step": "1m"}},
-            },
+            GROUP, VERSION, namespace, "leakwatches", leakwatch_manifest(app)
         )
-    operator = OperatorProcess(control_plane, tmp_path_factory.mktemp("same-age-operator"), [namespace])
+    operator = OperatorProcess(control_plane, tmp_path / "operator", [namespace])
     operator.extra_env = {"LEAKWATCH_PROMETHEUS_URL": prometheus.url, "LEAKWATCH_ANALYSIS_INTERVAL_SECONDS": "2"}
     operator.start()
     try:
@@ -114,6 +95,7 @@ def test_growth_the_previous_version_had_at_the_same_age_and_stopped_is_suspecte
         cart = custom_objects.get_namespaced_custom_object(GROUP, VERSION, namespace, "leakwatches", "cart")
     finally:
         operator.stop()
+        prometheus.stop()
 
     assert alone["verdict"] == "Leaking"  # on its own curve: 40 MiB/h for 6 h, 8 h from the limit
     assert beside["verdict"] == "Suspected" and beside.get("timeToOOMSeconds") is None

@@ -20,7 +20,6 @@ from leakwatch.core.analysis import (
     RuntimeEvidence,
     RuntimePod,
     Samples,
-    SegmentAnalysis,
     VersionVerdict,
     against_rss,
     against_runtime_cap,
@@ -127,12 +126,10 @@ def check_against_rss(
     """The verdicts, with working-set growth that RSS does not share called Suspected, not Leaking:
     a cache the kernel will reclaim is no reason to page anyone or roll back. A version without RSS
     series (no cAdvisor RSS, a Custom exporter) keeps its verdict."""
-    segments, _, _ = _segments_by_version(
-        rss, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale
-    )
+    runs, _, _ = _runs_by_version(rss, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale)
     verdicts = dict(assessment.verdicts)
     for version in versions_to_check_against_rss(assessment, spec):
-        verdicts[version] = against_rss(verdicts[version], segments.get(version, []))
+        verdicts[version] = against_rss(verdicts[version], [run.analysis for run in runs.get(version, [])])
     return replace(assessment, verdicts=verdicts)
 
 
@@ -296,23 +293,6 @@ def _runs_by_version(
         for version, pods in by_version.items()
     }
     return runs, used, dropped
-
-
-def _segments_by_version(
-    series: Sequence[LabelledSeries],
-    *,
-    namespace: str,
-    spec: LeakWatchSpec,
-    ledger: Ledger,
-    now: datetime,
-    time_scale: float,
-) -> tuple[dict[str, list[SegmentAnalysis]], int, int]:
-    """Each series attributed to its pod's version, cut into runs and analysed: (runs per version,
-    series used, series dropped as not this LeakWatch's)."""
-    runs, used, dropped = _runs_by_version(
-        series, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale
-    )
-    return {version: [run.analysis for run in found] for version, found in runs.items()}, used, dropped
 
 
 def summarise(assessment: Assessment, running_versions: set[str]) -> tuple[LeakSummary, ConditionUpdate]:
