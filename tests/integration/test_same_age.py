@@ -63,9 +63,10 @@ def test_growth_the_previous_version_had_at_the_same_age_and_stopped_is_suspecte
     tmp_path: Path,
 ) -> None:
     namespace = namespaces("age")
+    (tmp_path / "prometheus").mkdir()
+    (tmp_path / "operator").mkdir()
     prometheus = PrometheusServer(tmp_path / "prometheus")
     prometheus.backfill(openmetrics(_history(namespace)))
-    prometheus.start()
     pods = {
         "cart-old-0": ("cart", "1.0.0", NOW - 20 * 3600),
         "cart-new-0": ("cart", "1.1.0", DEPLOYED),
@@ -80,9 +81,10 @@ def test_growth_the_previous_version_had_at_the_same_age_and_stopped_is_suspecte
             GROUP, VERSION, namespace, "leakwatches", leakwatch_manifest(app)
         )
     operator = OperatorProcess(control_plane, tmp_path / "operator", [namespace])
-    operator.extra_env = {"LEAKWATCH_PROMETHEUS_URL": prometheus.url, "LEAKWATCH_ANALYSIS_INTERVAL_SECONDS": "2"}
-    operator.start()
+    prometheus.start()
     try:
+        operator.extra_env = {"LEAKWATCH_PROMETHEUS_URL": prometheus.url, "LEAKWATCH_ANALYSIS_INTERVAL_SECONDS": "2"}
+        operator.start()
 
         def new_version(app: str) -> dict[str, Any] | None:
             obj = custom_objects.get_namespaced_custom_object(GROUP, VERSION, namespace, "leakwatches", app)
