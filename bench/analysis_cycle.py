@@ -22,7 +22,7 @@ import numpy as np
 
 from leakwatch.api.leakwatch import LeakWatchSpec
 from leakwatch.core.analysis import FloatArray
-from leakwatch.core.assess import LabelledSeries, assess
+from leakwatch.core.assess import LabelledSeries, Reading, assess
 from leakwatch.core.oom import Ledger
 from leakwatch.core.pods import ContainerSpec, ContainerState, PodInfo
 from leakwatch.core.promql import Scope, memory_query
@@ -99,7 +99,7 @@ def main() -> int:
             query_s = time.perf_counter() - started
     series = [LabelledSeries(s.labels, s.samples) for s in found]
     started = time.perf_counter()
-    result = assess(series, namespace="shop", spec=spec, ledger=ledger, now=now + timedelta(seconds=1))
+    result = assess(series, Reading("shop", spec, ledger, now + timedelta(seconds=1)))
     assess_s = time.perf_counter() - started
     samples = sum(len(s.samples.t) for s in series)
     report = {

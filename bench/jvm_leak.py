@@ -13,7 +13,7 @@ minus committed heap) is the one LeakWatch queries in a cluster.
 
 LeakWatch's own queries (`memory_query` for NMTCategory and JVMNative) go through its own
 Prometheus client; the samples are stretched in time by `--time-scale` (as
-`leakwatch.core.assess.assess(time_scale=...)` does: t' = now - (now - t) * scale), because
+`leakwatch.core.assess.Reading(time_scale=...)` makes `assess` do: t' = now - (now - t) * scale), because
 detection needs hours of growth, and judged by `split_segments`, `analyse_segment` and
 `verdict_for_version`. Prints per release and signal: verdict, growth in stretched MiB/h,
 time to the limit, and the growth in real MiB/min; draws out/jvm-leak.png.

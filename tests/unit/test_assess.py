@@ -13,6 +13,7 @@ from leakwatch.core.analysis import Samples, VersionVerdict, human_duration
 from leakwatch.core.assess import (
     LabelledSeries,
     LeakSummary,
+    Reading,
     RuntimeSeries,
     assess,
     check_against_rss,
@@ -71,9 +72,7 @@ def ledger() -> Ledger:
 
 
 def test_series_are_attributed_through_the_ledger_also_for_gone_pods() -> None:
-    result = assess(
-        [series("old-0", 0), series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW
-    )
+    result = assess([series("old-0", 0), series("new-0", 50 * MiB)], Reading("shop", SPEC, ledger(), NOW))
     assert result.verdicts["3.1.2"].verdict == "Leaking"
     assert result.verdicts["3.0.10"].verdict == "Stable"
     assert result.series_used == 2 and result.series_dropped == 0
@@ -84,7 +83,7 @@ def test_series_are_attributed_through_the_ledger_also_for_gone_pods() -> None:
 
 def test_series_of_other_namespaces_or_unknown_pods_are_never_judged() -> None:
     hostile = [series("new-0", 500 * MiB, namespace="elsewhere"), series("stranger-0", 500 * MiB)]
-    result = assess([series("new-0", 0), *hostile], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    result = assess([series("new-0", 0), *hostile], Reading("shop", SPEC, ledger(), NOW))
     assert result.series_dropped == 2
     assert result.verdicts["3.1.2"].verdict == "Stable"
     summary, condition = summarise(result, running_versions={"3.1.2"})
@@ -92,7 +91,7 @@ def test_series_of_other_namespaces_or_unknown_pods_are_never_judged() -> None:
 
 
 def test_no_data_is_insufficient_not_stable() -> None:
-    result = assess([], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    result = assess([], Reading("shop", SPEC, ledger(), NOW))
     summary, condition = summarise(result, running_versions={"3.1.2"})
     assert summary.verdict == "InsufficientData"
     assert condition.status == "Unknown"
@@ -124,15 +123,13 @@ def test_durations_read_as_words() -> None:
 def test_a_window_too_short_to_ever_show_a_leak_gives_insufficient_data_not_stable() -> None:
     """Medium wants 3 hours of growth: a 2-hour window of flat memory has not shown there is none."""
     short = LeakWatchSpec.model_validate({"selector": {"matchLabels": {"app": "a"}}, "memory": {"window": "2h"}})
-    result = assess([series("new-0", 0, hours=2)], namespace="shop", spec=short, ledger=ledger(), now=NOW)
+    result = assess([series("new-0", 0, hours=2)], Reading("shop", short, ledger(), NOW))
     verdict = result.verdicts["3.1.2"]
     assert verdict.verdict == "InsufficientData"
     assert verdict.evidence == [
         "memory.window 2h is shorter than the 3.0 hours of growth Medium sensitivity needs to call a leak: widen it"
     ]
-    stretched = assess(
-        [series("new-0", 0, hours=2)], namespace="shop", spec=short, ledger=ledger(), now=NOW, time_scale=2
-    )
+    stretched = assess([series("new-0", 0, hours=2)], Reading("shop", short, ledger(), NOW, 2))
     assert stretched.verdicts["3.1.2"].verdict == "Stable"  # 2 h read as 4 h: long enough
 
 
@@ -148,9 +145,9 @@ def test_oom_threshold_counts_only_the_oomkills_inside_oom_window() -> None:
         )
         book.observe(killed, version="3.1.2", workload="a", containers=[], now=at, oom_window_seconds=86400)
     flat = [series("new-0", 0)]
-    wide = assess(flat, namespace="shop", spec=SPEC, ledger=book, now=NOW)
+    wide = assess(flat, Reading("shop", SPEC, book, NOW))
     narrow_spec = SPEC.model_copy(update={"oom": OOMSpec(window="1h")})
-    narrow = assess(flat, namespace="shop", spec=narrow_spec, ledger=book, now=NOW)
+    narrow = assess(flat, Reading("shop", narrow_spec, book, NOW))
     assert wide.verdicts["3.1.2"].verdict == "Leaking"
     assert narrow.verdicts["3.1.2"].verdict == "Stable"
 
@@ -170,7 +167,7 @@ def test_memory_sensitivity_high_calls_a_young_leak_that_low_does_not() -> None:
     (15 h to the limit, extrapolated 3x at most) and only suspects it; Medium, the default, needs 3 h."""
     young = [series("new-0", 40 * MiB, hours=3)]
     judged = {
-        level: assess(young, namespace="shop", spec=spec_with(memory={"sensitivity": level}), ledger=ledger(), now=NOW)
+        level: assess(young, Reading("shop", spec_with(memory={"sensitivity": level}), ledger(), NOW))
         for level in ("High", "Low")
     }
     assert judged["High"].verdicts["3.1.2"].verdict == "Leaking"
@@ -188,8 +185,8 @@ def test_memory_sensitivity_sets_the_shortest_window_that_can_say_stable() -> No
     flat = [series("new-0", 0, hours=3)]
     high = spec_with(memory={"window": "3h", "sensitivity": "High"})
     low = spec_with(memory={"window": "3h", "sensitivity": "Low"})
-    assert assess(flat, namespace="shop", spec=high, ledger=ledger(), now=NOW).verdicts["3.1.2"].verdict == "Stable"
-    verdict = assess(flat, namespace="shop", spec=low, ledger=ledger(), now=NOW).verdicts["3.1.2"]
+    assert assess(flat, Reading("shop", high, ledger(), NOW)).verdicts["3.1.2"].verdict == "Stable"
+    verdict = assess(flat, Reading("shop", low, ledger(), NOW)).verdicts["3.1.2"]
     assert verdict.verdict == "InsufficientData"
     assert verdict.evidence == [
         "memory.window 3h is shorter than the 4.0 hours of growth Low sensitivity needs to call a leak: widen it"
@@ -200,8 +197,8 @@ def test_memory_step_sets_the_gap_that_splits_a_series() -> None:
     """Samples five minutes apart are one run at memory.step 5m; at 1m every gap is three steps or
     more, a scrape outage, and each sample is a run of its own."""
     leak = [series("new-0", 50 * MiB, every_seconds=300.0)]
-    five = assess(leak, namespace="shop", spec=spec_with(memory={"step": "5m"}), ledger=ledger(), now=NOW)
-    one = assess(leak, namespace="shop", spec=spec_with(memory={"step": "1m"}), ledger=ledger(), now=NOW)
+    five = assess(leak, Reading("shop", spec_with(memory={"step": "5m"}), ledger(), NOW))
+    one = assess(leak, Reading("shop", spec_with(memory={"step": "1m"}), ledger(), NOW))
     assert five.verdicts["3.1.2"].verdict == "Leaking"
     assert one.verdicts["3.1.2"].verdict == "InsufficientData"
 
@@ -214,11 +211,11 @@ def test_oom_threshold_three_needs_three_oomkills_in_the_window() -> None:
     book = ledger()
     for restarts in (1, 2):
         kill(book, restarts, NOW - timedelta(hours=3 - restarts))
-    two = assess(flat, namespace="shop", spec=strict, ledger=book, now=NOW)
+    two = assess(flat, Reading("shop", strict, book, NOW))
     assert two.verdicts["3.1.2"].verdict == "Stable"
     assert summarise(two, running_versions={"3.1.2"})[0] == LeakSummary("Stable", None)
     kill(book, 3, NOW - timedelta(minutes=30))
-    three = assess(flat, namespace="shop", spec=strict, ledger=book, now=NOW)
+    three = assess(flat, Reading("shop", strict, book, NOW))
     assert three.verdicts["3.1.2"].verdict == "Leaking"
     assert summarise(three, running_versions={"3.1.2"})[0] == LeakSummary("Leaking", "3.1.2")
 
@@ -237,10 +234,10 @@ def test_containers_leaves_a_growing_sidecar_out_of_the_verdict() -> None:
     )
     book.observe(two_containers, version="3.1.2", workload="a", containers=[], now=NOW)
     found = [series("new-0", 0), series("new-0", 50 * MiB, container="sidecar")]
-    app_only = assess(found, namespace="shop", spec=spec_with(containers=["app"]), ledger=book, now=NOW)
+    app_only = assess(found, Reading("shop", spec_with(containers=["app"]), book, NOW))
     assert app_only.verdicts["3.1.2"].verdict == "Stable"
     assert (app_only.series_used, app_only.series_dropped) == (1, 1)
-    every = assess(found, namespace="shop", spec=spec_with(), ledger=book, now=NOW)
+    every = assess(found, Reading("shop", spec_with(), book, NOW))
     assert every.verdicts["3.1.2"].verdict == "Leaking"
 
 
@@ -248,9 +245,9 @@ def test_containers_leaves_a_growing_sidecar_out_of_the_verdict() -> None:
 
 
 def checked(working_set_per_hour: float, rss: list[LabelledSeries], spec: LeakWatchSpec = SPEC) -> VersionVerdict:
-    judged = assess([series("new-0", working_set_per_hour)], namespace="shop", spec=spec, ledger=ledger(), now=NOW)
+    judged = assess([series("new-0", working_set_per_hour)], Reading("shop", spec, ledger(), NOW))
     assert judged.verdicts["3.1.2"].verdict == "Leaking"
-    return check_against_rss(judged, rss, namespace="shop", spec=spec, ledger=ledger(), now=NOW).verdicts["3.1.2"]
+    return check_against_rss(judged, rss, Reading("shop", spec, ledger(), NOW)).verdicts["3.1.2"]
 
 
 def test_working_set_growth_that_rss_does_not_share_is_page_cache_and_only_suspected() -> None:
@@ -272,13 +269,13 @@ def test_without_rss_series_a_version_keeps_its_working_set_verdict() -> None:
 
 
 def test_only_working_set_growth_short_of_oomkills_is_checked() -> None:
-    judged = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    judged = assess([series("new-0", 50 * MiB)], Reading("shop", SPEC, ledger(), NOW))
     assert versions_to_check_against_rss(judged, SPEC) == ["3.1.2"]
     assert versions_to_check_against_rss(judged, spec_with(memory={"signal": "RSS"})) == []
     killed = ledger()
     kill(killed, 1, NOW - timedelta(hours=1))
     kill(killed, 2, NOW - timedelta(minutes=30))
-    by_kills = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=killed, now=NOW)
+    by_kills = assess([series("new-0", 50 * MiB)], Reading("shop", SPEC, killed, NOW))
     assert by_kills.verdicts["3.1.2"].by_oom_kills
     assert versions_to_check_against_rss(by_kills, SPEC) == []
 
@@ -294,7 +291,7 @@ def heap_level(pod: str, mib: float, namespace: str = "shop") -> LabelledSeries:
 def heap_checked(committed_per_hour: float, used_floor_per_hour: float, max_mib: float) -> VersionVerdict:
     """3.1.2's working set grows 50 MiB/h from 300 MiB (600 MiB now, limit 1 GiB) beside its heap:
     committed from 300 MiB at `committed_per_hour`, the floor after GC at `used_floor_per_hour`."""
-    judged = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    judged = assess([series("new-0", 50 * MiB)], Reading("shop", SPEC, ledger(), NOW))
     assert judged.verdicts["3.1.2"].verdict == "Leaking"
     heap = RuntimeSeries(
         "committed JVM heap",
@@ -303,7 +300,7 @@ def heap_checked(committed_per_hour: float, used_floor_per_hour: float, max_mib:
         used_floor=[series("new-0", used_floor_per_hour, container="")],
         maximum=[heap_level("new-0", max_mib)],
     )
-    return check_against_runtime(judged, heap, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW).verdicts["3.1.2"]
+    return check_against_runtime(judged, heap, Reading("shop", SPEC, ledger(), NOW)).verdicts["3.1.2"]
 
 
 def test_a_heap_filling_to_a_max_below_the_limit_is_only_suspected() -> None:
@@ -324,7 +321,7 @@ def test_growth_outside_the_heap_or_of_the_live_set_stays_leaking() -> None:
 
 
 def test_without_all_three_heap_signals_a_version_keeps_its_verdict() -> None:
-    judged = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    judged = assess([series("new-0", 50 * MiB)], Reading("shop", SPEC, ledger(), NOW))
     committed, used, maximum = (
         [series("new-0", 45 * MiB, container="")],
         [series("new-0", 0)],
@@ -337,19 +334,19 @@ def test_without_all_three_heap_signals_a_version_keeps_its_verdict() -> None:
         RuntimeSeries(*jvm, committed, used, []),
         RuntimeSeries(*jvm, committed, used, [heap_level("new-0", 700, namespace="elsewhere")]),
     ):
-        checked = check_against_runtime(judged, heap, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+        checked = check_against_runtime(judged, heap, Reading("shop", SPEC, ledger(), NOW))
         assert checked.verdicts["3.1.2"].verdict == "Leaking"
     assert versions_to_check_against_runtime(judged, SPEC) == ["3.1.2"]
     assert versions_to_check_against_runtime(judged, spec_with(memory={"signal": "RSS"})) == ["3.1.2"]
     assert versions_to_check_against_runtime(judged, spec_with(memory={"signal": "JVMNative"})) == []
     # Growth RSS already explained as page cache has no time to OOM left to weigh a cap against.
-    explained = check_against_rss(judged, [series("new-0", 0)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    explained = check_against_rss(judged, [series("new-0", 0)], Reading("shop", SPEC, ledger(), NOW))
     assert explained.verdicts["3.1.2"].verdict == "Suspected"
     assert versions_to_check_against_runtime(explained, SPEC) == []
 
 
 def test_go_memory_filling_to_a_gomemlimit_below_the_limit_is_only_suspected() -> None:
-    judged = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    judged = assess([series("new-0", 50 * MiB)], Reading("shop", SPEC, ledger(), NOW))
     go = RuntimeSeries(
         "memory the Go runtime manages",
         "GOMEMLIMIT",
@@ -357,21 +354,21 @@ def test_go_memory_filling_to_a_gomemlimit_below_the_limit_is_only_suspected() -
         used_floor=[series("new-0", 0, container="")],
         maximum=[heap_level("new-0", 640)],
     )
-    checked = check_against_runtime(judged, go, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    checked = check_against_runtime(judged, go, Reading("shop", SPEC, ledger(), NOW))
     verdict = checked.verdicts["3.1.2"]
     assert verdict.verdict == "Suspected"
     assert verdict.evidence[-1].startswith("the memory the Go runtime manages grows 48.0 MiB/h of that, with ")
     assert "to its GOMEMLIMIT of 640 MiB" in verdict.evidence[-1]
     # A cgo leak grows outside what the runtime manages: Leaking stays.
     cgo = RuntimeSeries(go.managed, go.cap, [series("new-0", 0, container="")], go.used_floor, go.maximum)
-    after_cgo = check_against_runtime(judged, cgo, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    after_cgo = check_against_runtime(judged, cgo, Reading("shop", SPEC, ledger(), NOW))
     assert after_cgo.verdicts["3.1.2"].verdict == "Leaking"
 
 
 def test_a_live_heap_that_halves_at_each_collection_is_not_read_as_restarts() -> None:
     """Go's heap objects sampled once a step swing between the live set and twice it (GOGC=100): a
     fall of 40% or more at every other step, which the working set's split would take for restarts."""
-    judged = assess([series("new-0", 50 * MiB)], namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    judged = assess([series("new-0", 50 * MiB)], Reading("shop", SPEC, ledger(), NOW))
     t = np.arange(NOW.timestamp() - 6 * 3600, NOW.timestamp(), 60.0)
     swinging = np.where(np.arange(t.size) % 2 == 0, 80 * MiB, 140 * MiB)
     go = RuntimeSeries(
@@ -381,7 +378,7 @@ def test_a_live_heap_that_halves_at_each_collection_is_not_read_as_restarts() ->
         used_floor=[LabelledSeries({"namespace": "shop", "pod": "new-0"}, Samples(t, swinging))],
         maximum=[heap_level("new-0", 640)],
     )
-    checked = check_against_runtime(judged, go, namespace="shop", spec=SPEC, ledger=ledger(), now=NOW)
+    checked = check_against_runtime(judged, go, Reading("shop", SPEC, ledger(), NOW))
     assert checked.verdicts["3.1.2"].verdict == "Suspected"
 
 
@@ -403,7 +400,7 @@ def test_growth_the_previous_version_had_at_the_same_container_age_and_stopped_i
     spec = spec_with({"window": "24h"})
 
     def judged(old: LabelledSeries) -> VersionVerdict:
-        return assess([old, new], namespace="shop", spec=spec, ledger=book, now=NOW).verdicts["3.1.2"]
+        return assess([old, new], Reading("shop", spec, book, NOW)).verdicts["3.1.2"]
 
     same = judged(filling("old-0", NOW - timedelta(hours=20), deployed, 40 * MiB, 9))
     assert same.verdict == "Suspected" and same.time_to_oom_seconds is None

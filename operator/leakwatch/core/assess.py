@@ -41,6 +41,29 @@ class LabelledSeries:
     samples: Samples
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What one analysis reads its series against: whose they are (namespace, spec, the ledger of
+    pods and versions) and when. `time_scale` > 1 stretches the series back from `now` (a demo that
+    plays hours in minutes is judged as hours); rates and times-to-OOM then come out in that time."""
+
+    namespace: str
+    spec: LeakWatchSpec
+    ledger: Ledger
+    now: datetime
+    time_scale: float = 1.0
+
+    @property
+    def window_seconds(self) -> float:
+        """memory.window, in the series' (stretched) time."""
+        return parse_duration(self.spec.memory.window).total_seconds() * self.time_scale
+
+    @property
+    def max_gap_seconds(self) -> float:
+        """A gap longer than three steps cuts a series into runs."""
+        return 3 * parse_duration(self.spec.memory.step).total_seconds() * self.time_scale
+
+
 @dataclass
 class Assessment:
     verdicts: dict[str, VersionVerdict]
@@ -57,26 +80,14 @@ class LeakSummary:
     suspect_version: str | None
 
 
-def assess(
-    series: Sequence[LabelledSeries],
-    *,
-    namespace: str,
-    spec: LeakWatchSpec,
-    ledger: Ledger,
-    now: datetime,
-    time_scale: float = 1.0,
-) -> Assessment:
-    """`time_scale` > 1 stretches the series back from `now` (a demo that plays hours in minutes
-    is judged as hours); rates and times-to-OOM then come out in that stretched time."""
-    window = parse_duration(spec.memory.window)
-    runs, used, dropped = _runs_by_version(
-        series, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale
-    )
+def assess(series: Sequence[LabelledSeries], reading: Reading) -> Assessment:
+    """One verdict per version of the series read."""
+    spec, ledger, now = reading.spec, reading.ledger, reading.now
+    runs, used, dropped = _runs_by_version(series, reading)
     every_run = [run for found in runs.values() for run in found]
     verdicts = {}
     # A window shorter than the growth the sensitivity needs can never show a leak: "Stable" from
     # it would be a promise it cannot keep.
-    span = window.total_seconds() * time_scale
     needed = THRESHOLDS[spec.memory.sensitivity].min_growth_seconds
     for version, found in runs.items():
         # oom.window is wall-clock time, like the memory window's PromQL range.
@@ -85,13 +96,13 @@ def assess(
             version,
             [run.analysis for run in found],
             oom_kills=kills,
-            pod_hours=ledger.pod_seconds(version, now) * time_scale / 3600,
+            pod_hours=ledger.pod_seconds(version, now) * reading.time_scale / 3600,
             oom_threshold=spec.oom.threshold,
             # A short window (a demo, a fast-cycling service) must be able to say Stable too.
-            min_observed_seconds=min(1800.0, window.total_seconds() * time_scale / 4),
+            min_observed_seconds=min(1800.0, reading.window_seconds / 4),
         )
         verdicts[version] = against_same_age(verdict, found, every_run)
-        if verdicts[version].verdict == "Stable" and span < needed:
+        if verdicts[version].verdict == "Stable" and reading.window_seconds < needed:
             verdicts[version] = VersionVerdict(
                 version,
                 "InsufficientData",
@@ -113,22 +124,13 @@ def versions_to_check_against_rss(assessment: Assessment, spec: LeakWatchSpec) -
     return sorted(version for version, verdict in assessment.verdicts.items() if called_on_growth(verdict))
 
 
-def check_against_rss(
-    assessment: Assessment,
-    rss: Sequence[LabelledSeries],
-    *,
-    namespace: str,
-    spec: LeakWatchSpec,
-    ledger: Ledger,
-    now: datetime,
-    time_scale: float = 1.0,
-) -> Assessment:
+def check_against_rss(assessment: Assessment, rss: Sequence[LabelledSeries], reading: Reading) -> Assessment:
     """The verdicts, with working-set growth that RSS does not share called Suspected, not Leaking:
     a cache the kernel will reclaim is no reason to page anyone or roll back. A version without RSS
     series (no cAdvisor RSS, a Custom exporter) keeps its verdict."""
-    runs, _, _ = _runs_by_version(rss, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale)
+    runs, _, _ = _runs_by_version(rss, reading)
     verdicts = dict(assessment.verdicts)
-    for version in versions_to_check_against_rss(assessment, spec):
+    for version in versions_to_check_against_rss(assessment, reading.spec):
         verdicts[version] = against_rss(verdicts[version], [run.analysis for run in runs.get(version, [])])
     return replace(assessment, verdicts=verdicts)
 
@@ -157,23 +159,12 @@ class RuntimeSeries:
     maximum: Sequence[LabelledSeries]
 
 
-def check_against_runtime(
-    assessment: Assessment,
-    runtime: RuntimeSeries,
-    *,
-    namespace: str,
-    spec: LeakWatchSpec,
-    ledger: Ledger,
-    now: datetime,
-    time_scale: float = 1.0,
-) -> Assessment:
+def check_against_runtime(assessment: Assessment, runtime: RuntimeSeries, reading: Reading) -> Assessment:
     """The verdicts, with working-set growth that is a runtime filling to a cap below the memory
     limit called Suspected, not Leaking. A version whose pods export no such metrics keeps its verdict."""
 
     def by_version(found: Sequence[LabelledSeries]) -> dict[str, list[_PodSeries]]:
-        grouped, _, _ = _series_by_version(
-            found, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale
-        )
+        grouped, _, _ = _series_by_version(found, reading)
         return grouped
 
     committed, used_floor, maximum = (
@@ -182,9 +173,9 @@ def check_against_runtime(
         by_version(runtime.maximum),
     )
     verdicts = dict(assessment.verdicts)
-    for version in versions_to_check_against_runtime(assessment, spec):
+    for version in versions_to_check_against_runtime(assessment, reading.spec):
         evidence = _runtime_evidence(
-            runtime, committed.get(version, []), used_floor.get(version, []), maximum.get(version, []), spec, time_scale
+            runtime, committed.get(version, []), used_floor.get(version, []), maximum.get(version, []), reading
         )
         verdicts[version] = against_runtime_cap(verdicts[version], evidence)
     return replace(assessment, verdicts=verdicts)
@@ -195,8 +186,7 @@ def _runtime_evidence(
     committed: list[_PodSeries],
     used_floor: list[_PodSeries],
     maximum: list[_PodSeries],
-    spec: LeakWatchSpec,
-    time_scale: float,
+    reading: Reading,
 ) -> RuntimeEvidence | None:
     """The three signals matched by pod."""
     cap_of = {found.pod: float(found.samples.v[-1]) for found in maximum if len(found.samples)}
@@ -210,8 +200,8 @@ def _runtime_evidence(
         runtime.managed,
         runtime.cap,
         pods,
-        max_gap_seconds=_max_gap(spec, time_scale),
-        sensitivity=spec.memory.sensitivity,
+        max_gap_seconds=reading.max_gap_seconds,
+        sensitivity=reading.spec.memory.sensitivity,
     )
 
 
@@ -223,23 +213,17 @@ class _PodSeries:
 
 
 def _series_by_version(
-    series: Sequence[LabelledSeries],
-    *,
-    namespace: str,
-    spec: LeakWatchSpec,
-    ledger: Ledger,
-    now: datetime,
-    time_scale: float,
+    series: Sequence[LabelledSeries], reading: Reading
 ) -> tuple[dict[str, list[_PodSeries]], int, int]:
     """Each series attributed to its pod's version: (series per version, used, dropped as not this
     LeakWatch's)."""
-    window = parse_duration(spec.memory.window)
-    pods = ledger.pod_versions(since=now - window)
+    spec, ledger, now, time_scale = reading.spec, reading.ledger, reading.now, reading.time_scale
+    pods = ledger.pod_versions(since=now - parse_duration(spec.memory.window))
     by_version: dict[str, list[_PodSeries]] = {version: [] for version in ledger.versions}
     used = dropped = 0
     for item in series:
         pod, container = item.labels.get("pod", ""), item.labels.get("container", "")
-        if item.labels.get("namespace") != namespace or pod not in pods:
+        if item.labels.get("namespace") != reading.namespace or pod not in pods:
             dropped += 1  # never judge on data that is not this LeakWatch's
             continue
         if spec.containers and container and container not in spec.containers:
@@ -255,40 +239,24 @@ def _series_by_version(
     return by_version, used, dropped
 
 
-def _runs(found: _PodSeries, spec: LeakWatchSpec, time_scale: float) -> list[Samples]:
-    return split_segments(found.samples, max_gap_seconds=_max_gap(spec, time_scale))
-
-
-def _max_gap(spec: LeakWatchSpec, time_scale: float) -> float:
-    return 3 * parse_duration(spec.memory.step).total_seconds() * time_scale
-
-
 def _runs_by_version(
-    series: Sequence[LabelledSeries],
-    *,
-    namespace: str,
-    spec: LeakWatchSpec,
-    ledger: Ledger,
-    now: datetime,
-    time_scale: float,
+    series: Sequence[LabelledSeries], reading: Reading
 ) -> tuple[dict[str, list[ContainerRun]], int, int]:
     """Each series attributed to its pod's version, cut into runs and analysed, with its container's
     start where the window shows it: (runs per version, series used, series dropped as not this
     LeakWatch's)."""
-    by_version, used, dropped = _series_by_version(
-        series, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=time_scale
-    )
-    window_start = now.timestamp() - parse_duration(spec.memory.window).total_seconds() * time_scale
+    by_version, used, dropped = _series_by_version(series, reading)
+    window_start = reading.now.timestamp() - reading.window_seconds
     runs = {
         version: [
             ContainerRun(
                 run,
-                analyse_segment(run, limit_bytes=found.limit, sensitivity=spec.memory.sensitivity),
+                analyse_segment(run, limit_bytes=found.limit, sensitivity=reading.spec.memory.sensitivity),
                 version,
-                born_in_window(i, run, window_start, _max_gap(spec, time_scale)),
+                born_in_window(i, run, window_start, reading.max_gap_seconds),
             )
             for found in pods
-            for i, run in enumerate(_runs(found, spec, time_scale))
+            for i, run in enumerate(split_segments(found.samples, max_gap_seconds=reading.max_gap_seconds))
         ]
         for version, pods in by_version.items()
     }

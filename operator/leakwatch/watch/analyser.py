@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from leakwatch.api.common import parse_duration
 from leakwatch.core.assess import (
     LabelledSeries,
+    Reading,
     RuntimeSeries,
     assess,
     check_against_rss,
@@ -122,21 +123,19 @@ class Analyser:
             )
             return [LabelledSeries(s.labels, s.samples) for s in found]
 
-        namespace, ledger, scale = state.namespace, state.ledger, self.time_scale
+        reading = Reading(state.namespace, spec, state.ledger, now, self.time_scale)
 
         def pods_of(chosen: list[str]) -> Scope:
             return Scope(state.namespace, sorted(pod for pod, (version, _) in versions.items() if version in chosen))
 
         try:
-            assessment = assess(read(query), namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=scale)
+            assessment = assess(read(query), reading)
             # More queries only for versions whose memory grows: is it RSS or page cache?
             to_check = versions_to_check_against_rss(assessment, spec)
             if to_check:
                 rss_query = memory_query(spec.memory.model_copy(update={"signal": "RSS"}), pods_of(to_check))
                 rss = read(rss_query)
-                assessment = check_against_rss(
-                    assessment, rss, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=scale
-                )
+                assessment = check_against_rss(assessment, rss, reading)
             # ...and is it a runtime (a JVM heap, Go) filling to its cap? Pods without its metrics
             # cost one query that answers nothing.
             to_check = versions_to_check_against_runtime(assessment, spec)
@@ -146,9 +145,7 @@ class Analyser:
                     found = RuntimeSeries(
                         runtime.managed, runtime.cap, read(runtime.committed), read(runtime.used_floor), maximum
                     )
-                    assessment = check_against_runtime(
-                        assessment, found, namespace=namespace, spec=spec, ledger=ledger, now=now, time_scale=scale
-                    )
+                    assessment = check_against_runtime(assessment, found, reading)
         except PrometheusError as err:  # no verdict from half the evidence
             metrics.ANALYSIS_ERRORS.labels(reason=err.reason).inc()
             log.warning("analysis of %s/%s: %s", state.namespace, state.name, err)
