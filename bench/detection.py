@@ -147,11 +147,6 @@ def _reported(t: list[int], values: list[int]) -> Samples:
     return Samples(times[read > 0], read[read > 0])
 
 
-def window(samples: Samples, now: float, seconds: float) -> Samples:
-    lo, hi = np.searchsorted(samples.t, [now - seconds, now], side="right")
-    return Samples(samples.t[lo:hi], samples.v[lo:hi])
-
-
 @dataclass(frozen=True)
 class Alert:
     time_to_oom_seconds: float | None
@@ -181,7 +176,7 @@ def predict_linear(range_seconds: float = HOUR, ahead_seconds: float = 4 * HOUR)
 
     def detect(trace: Trace, now: float) -> Alert | None:
         for pod in trace.pods:
-            recent = window(pod, now, range_seconds)
+            recent = pod.between(now - range_seconds, now)
             if len(recent) < 2:
                 continue
             slope, intercept = np.polyfit(recent.t - now, recent.v, 1)
@@ -198,7 +193,7 @@ def oom_kills(trace: Trace, now: float, window_seconds: float) -> list[float]:
     limit is a kill (the corpus format's convention), as the kubelet reports it to the operator."""
     kills: list[float] = []
     for pod in trace.pods:
-        seen = window(pod, now, window_seconds)
+        seen = pod.between(now - window_seconds, now)
         kills.extend(float(t) for t in seen.t[seen.v >= trace.limit_bytes])
     return sorted(kills)
 
@@ -223,7 +218,7 @@ def leakwatch_verdicts(
         runs: list[ContainerRun] = []
         pod_seconds = 0.0
         for pod in trace.pods:
-            seen = window(pod, now, window_seconds)
+            seen = pod.between(now - window_seconds, now)
             for i, run in enumerate(split_segments(seen, max_gap_seconds=max_gap_seconds)):
                 pod_seconds += run.span_seconds
                 analysis = analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity)
@@ -246,17 +241,19 @@ def leakwatch_verdicts(
             rss_runs = [
                 analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity)
                 for pod in trace.rss
-                for run in split_segments(window(pod, now, window_seconds), max_gap_seconds=max_gap_seconds)
+                for run in split_segments(pod.between(now - window_seconds, now), max_gap_seconds=max_gap_seconds)
             ]
             verdict = against_rss(verdict, rss_runs)
         if trace.runtime:
             pods = []
             for committed, used, cap in trace.runtime_pods:
-                seen_cap = window(cap, now, window_seconds)  # as of now: never a later value
+                seen_cap = cap.between(now - window_seconds, now)  # as of now: never a later value
                 if len(seen_cap):
                     pods.append(
                         RuntimePod(
-                            window(committed, now, window_seconds), window(used, now, window_seconds), seen_cap.v[-1]
+                            committed.between(now - window_seconds, now),
+                            used.between(now - window_seconds, now),
+                            seen_cap.v[-1],
                         )
                     )
             managed, cap_name = RUNTIMES[trace.runtime]

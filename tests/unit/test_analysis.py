@@ -203,6 +203,14 @@ def test_segments_split_on_restarts_and_on_gaps_but_not_on_small_drops() -> None
     assert split_segments(Samples(np.empty(0), np.empty(0)), max_gap_seconds=600) == []
 
 
+def test_between_keeps_both_ends_as_a_range_query_does() -> None:
+    samples = Samples(START + np.arange(10, dtype=np.float64) * STEP, np.arange(10, dtype=np.float64))
+    assert samples.between(START + 2 * STEP, START + 5 * STEP).v.tolist() == [2, 3, 4, 5]
+    assert samples.between(START + 2.5 * STEP, START + 3.5 * STEP).v.tolist() == [3]
+    assert len(samples.between(START + 20 * STEP, START + 30 * STEP)) == 0
+    assert samples.since(START + 8 * STEP).v.tolist() == [8, 9]
+
+
 def test_the_reset_fraction_is_configurable() -> None:
     v = np.array([100.0, 100.0, 75.0, 75.0]) * MIB
     samples = Samples(START + np.arange(4, dtype=np.float64) * STEP, v)

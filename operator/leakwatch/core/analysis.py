@@ -144,8 +144,12 @@ class Samples:
         return float(self.t[-1] - self.t[0]) if len(self.t) else 0.0
 
     def since(self, start: float) -> Samples:
-        keep = self.t >= start
-        return Samples(self.t[keep], self.v[keep])
+        return self.between(start, math.inf)
+
+    def between(self, start: float, end: float) -> Samples:
+        """The samples from `start` to `end`, both included, as a range query returns them."""
+        lo, hi = int(np.searchsorted(self.t, start, side="left")), int(np.searchsorted(self.t, end, side="right"))
+        return Samples(self.t[lo:hi], self.v[lo:hi])
 
 
 @dataclass(frozen=True)

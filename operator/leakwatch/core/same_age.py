@@ -71,11 +71,6 @@ def born_in_window(index: int, run: Samples, window_start: float, max_gap_second
     return float(run.t[0])
 
 
-def _between(samples: Samples, start: float, end: float) -> Samples:
-    keep = (samples.t >= start) & (samples.t <= end)
-    return Samples(samples.t[keep], samples.v[keep])
-
-
 def twin_of(run: ContainerRun, others: Sequence[ContainerRun]) -> Twin | None:
     """The first of `others` that grew within 2x as fast as `run` over the ages `run` has grown (and
     in their later half), then stopped: a quarter of that over its last hours (as many as `run`
@@ -94,9 +89,9 @@ def twin_of(run: ContainerRun, others: Sequence[ContainerRun]) -> Twin | None:
         if last_seconds < min(span, MIN_STOPPED_SECONDS):
             continue  # not seen for long enough after those ages: whether it stops is unknown
         at = other.born
-        same_ages = floor_slope(_between(other.samples, at + first_age, at + last_age))
-        later_half = floor_slope(_between(other.samples, at + first_age + span / 2, at + last_age))
-        last = floor_slope(_between(other.samples, at + lived - last_seconds, at + lived))
+        same_ages = floor_slope(other.samples.between(at + first_age, at + last_age))
+        later_half = floor_slope(other.samples.between(at + first_age + span / 2, at + last_age))
+        last = floor_slope(other.samples.between(at + lived - last_seconds, at + lived))
         if same_ages is None or later_half is None or last is None:
             continue
         alike = all(
