@@ -199,7 +199,12 @@ def oom_kills(trace: Trace, now: float, window_seconds: float) -> list[float]:
 
 
 def leakwatch_verdicts(
-    window_seconds: float, sensitivity: str, max_gap_seconds: float, *, kills_as_evidence: bool = True
+    window_seconds: float,
+    sensitivity: str,
+    max_gap_seconds: float,
+    *,
+    kills_as_evidence: bool = True,
+    same_age: bool = True,
 ) -> VerdictOf:
     """What the operator does each cycle: split each pod's window into container runs, analyse each
     run, and combine them into one verdict for the version with its OOMKills in the window (none
@@ -208,7 +213,8 @@ def leakwatch_verdicts(
     Remembered, so both levels' replays analyse once.
 
     `kills_as_evidence=False` is the operator before it read a killed run's repetition: OOMKills
-    count only when they reach `oom.threshold` (the baseline of the OOM-loop table)."""
+    count only when they reach `oom.threshold` (the baseline of the OOM-loop table); `same_age=False`
+    the operator before it read earlier containers at the same age (the redeploy table's)."""
     seen_before: dict[tuple[str, float], VersionVerdict] = {}
 
     def verdict_of(trace: Trace, now: float) -> VersionVerdict:
@@ -236,7 +242,8 @@ def leakwatch_verdicts(
             pod_hours=pod_seconds / HOUR,
             oom_threshold=OOM_THRESHOLD,
         )
-        verdict = against_same_age(verdict, runs, runs)
+        if same_age:
+            verdict = against_same_age(verdict, runs, runs)
         if trace.rss:
             rss_runs = [
                 analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity)
@@ -571,6 +578,70 @@ def print_oom_loops(corpora: list[tuple[str, list[LoopResult]]]) -> None:
         )
 
 
+@dataclass
+class LivesResult:
+    """A workload without a leak, redeployed: in which of its container lives each detector alerted."""
+
+    name: str
+    alerted: dict[str, list[bool]]  # per detector, one per life, oldest first
+
+
+# Pods that start within this of each other are one rollout's replicas: one container life.
+SAME_ROLLOUT_SECONDS = HOUR
+
+
+def container_lives(trace: Trace) -> list[tuple[float, float]]:
+    """From each rollout's first pod start to the next one's (the last to the trace's end)."""
+    rollouts: list[float] = []
+    for started in sorted(float(pod.t[0]) for pod in trace.pods):
+        if not rollouts or started - rollouts[-1] > SAME_ROLLOUT_SECONDS:
+            rollouts.append(started)
+    return list(zip(rollouts, [*rollouts[1:], trace.end], strict=True))
+
+
+def redeploys(traces: list[Trace], detectors: list[tuple[str, Detector]], every_seconds: float) -> list[LivesResult]:
+    """Replay every no-leak trace with more than one container life to its end (the main score stops
+    at the first false alarm) and say in which lives each detector alerted: a fill that every deploy
+    repeats is a false alarm per deploy unless the earlier life is read beside the new one."""
+    results = []
+    for trace in traces:
+        lives = container_lives(trace)
+        if trace.leak or len(lives) < 2:
+            continue
+        alerted: dict[str, list[bool]] = {}
+        for label, detector in detectors:
+            alerted[label] = [
+                any(
+                    detector(trace, now) is not None
+                    for now in np.arange(begin + every_seconds, end + 1e-9, every_seconds)
+                )
+                for begin, end in lives
+            ]
+        results.append(LivesResult(trace.name, alerted))
+    return results
+
+
+def print_redeploys(corpora: list[tuple[str, list[LivesResult]]]) -> None:
+    rows = [(name, r) for name, results in corpora for r in results]
+    if not rows:
+        return
+    labels = list(rows[0][1].alerted)
+    print()
+    print("Redeployed workloads without a leak, replayed to the end: the container lives (a rollout's pods,")
+    print("oldest first) in which each detector alerted (A) or not (-)")
+    print(f"{'corpus':<10}{'trace':<44}" + "".join(f"{label:>26}" for label in labels))
+    for name, r in rows:
+        cells = "".join(f"{''.join('A' if a else '-' for a in r.alerted[label]):>26}" for label in labels)
+        print(f"{name[:9]:<10}{r.name[:43]:<44}{cells}")
+    for label in labels:
+        later = [a for _, r in rows for a in r.alerted[label][1:]]
+        first = [r.alerted[label][0] for _, r in rows]
+        print(
+            f"  {label}: alerted in {sum(first)} of {len(first)} first lives and {sum(later)} of {len(later)} "
+            "later ones"
+        )
+
+
 def fmt_kills(count: int | None) -> str:
     return "-" if count is None else str(count)
 
@@ -624,6 +695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.monotonic()
     scored: list[tuple[str, Path, list[Score]]] = []
     loops: list[tuple[str, list[LoopResult]]] = []
+    lives: list[tuple[str, list[LivesResult]]] = []
     for name, directory, traces in loaded:
         verdicts = leakwatch_verdicts(args.window * HOUR, args.sensitivity, args.max_gap * 60)
         detectors: list[tuple[str, Detector]] = [
@@ -642,6 +714,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             (STATIC, static_threshold(0.9)),
         ]
         loops.append((name, oom_loops(traces, loop_detectors, every)))
+        without_same_age = leakwatch_verdicts(args.window * HOUR, args.sensitivity, args.max_gap * 60, same_age=False)
+        lives_detectors = [
+            ("leakwatch", leakwatch(verdicts)),
+            ("leakwatch, no same-age", leakwatch(without_same_age)),
+            (STATIC, static_threshold(0.9)),
+        ]
+        lives.append((name, redeploys(traces, lives_detectors, every)))
     wall = time.monotonic() - began
 
     def settings_for(name: str, directory: Path, scores: list[Score]) -> dict[str, object]:
@@ -656,6 +735,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "targets": TARGETS,
                 "scores": [asdict(s) for s in scores],
                 "oom_loops": [asdict(r) for r in loops[0][1]],
+                "redeploys": [asdict(r) for r in lives[0][1]],
             }
         else:
             ref = reference_corpus([name for name, _, _ in scored])
@@ -670,6 +750,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "dir": str(directory),
                         "scores": [asdict(s) for s in scores],
                         "oom_loops": [asdict(r) for r in corpus_loops],
+                        "redeploys": [asdict(r) for r in corpus_lives],
                         "gap": [
                             {
                                 "detector": s.detector,
@@ -679,7 +760,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                             for s, r in zip(scores, ref_scores, strict=True)
                         ],
                     }
-                    for (name, directory, scores), (_, corpus_loops) in zip(scored, loops, strict=True)
+                    for (name, directory, scores), (_, corpus_loops), (_, corpus_lives) in zip(
+                        scored, loops, lives, strict=True
+                    )
                 ],
                 "wall_seconds": wall,
             }
@@ -690,11 +773,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_tables(scores, settings_for(name, directory, scores) | common)
         print_errors(scores[0])
         print_oom_loops(loops)
+        print_redeploys(lives)
     else:
         for name, directory, scores in scored:
             print_corpus(name, directory, scores, settings_for(name, directory, scores) | common)
         print_side_by_side(scored)
         print_oom_loops(loops)
+        print_redeploys(lives)
         print()
         print(f"wall time {wall:.0f} s for {len(scored)} corpora")
     return 0

@@ -522,3 +522,11 @@ def test_the_benchmark_reads_an_earlier_container_at_the_same_age_as_the_operato
     beside = verdict_of(detection.load_corpus(tmp_path)[0], at)
     assert beside.verdict == "Suspected"
     assert "an older container of this version grew 39.9 MiB/h at the same container age" in beside.evidence[-1]
+
+    # Replayed to its end, the redeploy table: the first life alerts, the second only without the first beside it.
+    trace = detection.load_corpus(tmp_path)[0]
+    assert detection.container_lives(trace) == [(START, START + 14 * HOUR), (START + 14 * HOUR, trace.end)]
+    without = detection.leakwatch_verdicts(24 * HOUR, "Medium", 600.0, same_age=False)
+    detectors = [("with", detection.leakwatch(verdict_of)), ("without", detection.leakwatch(without))]
+    [lives] = detection.redeploys([trace], detectors, 1800.0)
+    assert lives.alerted == {"with": [True, False], "without": [True, True]}
