@@ -1,7 +1,8 @@
 """Long windows on a real Prometheus: 14 days of 1-minute history, backfilled with promtool, read
-in chunks below Prometheus's 11,000-points-per-series limit, and a slow leak that only a long
-window can call judged by the operator from it. Past the sample cap the query is refused, with
-a condition that says so, before the rest of the window is read."""
+in chunks below Prometheus's 11,000-points-per-series limit, and a slow leak under a daily traffic
+cycle that only a long window can call judged by the operator from it, with the cycle taken out.
+Past the sample cap the query is refused, with a condition that says so, before the rest of the
+window is read."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ MiB = 2**20
 DAYS = 14
 STEP = 60.0
 LEAK_PER_HOUR = 3 * MiB  # 1 GiB over the two weeks: invisible at a glance in any one day
+DAILY_SWING = 150 * MiB  # traffic by day (a half sine), twice what the leak adds in a day
 LIMIT = 2048 * MiB
 NOW = float(int(time.time() // STEP * STEP))
 START = NOW - DAYS * 86400
@@ -34,7 +36,8 @@ START = NOW - DAYS * 86400
 def _trace(rng: np.random.Generator, namespace: str, pod: str, leak_per_hour: float) -> dict[Any, Any]:
     t = np.arange(START - 3600, NOW + STEP, STEP)
     hours = (t - t[0]) / 3600
-    values = 300 * MiB + leak_per_hour * hours + 30 * MiB * ((t % 900) / 900) + rng.normal(0, MiB, t.size)
+    by_day = DAILY_SWING * np.clip(np.sin(2 * np.pi * (t % 86400) / 86400), 0, None)
+    values = 300 * MiB + leak_per_hour * hours + by_day + 30 * MiB * ((t % 900) / 900) + rng.normal(0, MiB, t.size)
     labels = (("namespace", namespace), ("pod", pod), ("container", "app"))
     return {("container_memory_working_set_bytes", labels): list(zip(t.tolist(), values.tolist(), strict=True))}
 
@@ -163,6 +166,9 @@ def test_a_slow_leak_is_called_from_a_fourteen_day_window(
         operator.stop()
     slow, flat = found["2.0.0"], found["1.9.0"]
     assert slow["growthBytesPerSecond"] * 3600 == pytest.approx(LEAK_PER_HOUR, rel=0.15)
+    assert "once a daily cycle of up to 1" in slow["evidence"][0]  # 150-odd MiB: traffic, not growth
+    # The limit is reached at a day's peak.
     floor_now = 300 * MiB + LEAK_PER_HOUR * (DAYS * 24 + 1)
-    assert slow["timeToOOMSeconds"] == pytest.approx((LIMIT - floor_now) / LEAK_PER_HOUR * 3600, rel=0.25)
+    to_peak = (LIMIT - floor_now - DAILY_SWING) / LEAK_PER_HOUR * 3600
+    assert slow["timeToOOMSeconds"] == pytest.approx(to_peak, rel=0.25)
     assert flat["verdict"] == "Stable"

@@ -19,6 +19,7 @@ from leakwatch.core.analysis import (
     Samples,
     SegmentAnalysis,
     analyse_segment,
+    daily_cycle,
     lower_envelope,
     onset_of_growth,
     split_segments,
@@ -95,6 +96,38 @@ def test_a_leak_under_a_start_up_warm_up_is_measured_after_it_and_not_read_as_le
     assert result.leaking
     true_seconds = (2 * GIB - (650 * MIB + 30 * MIB * 10) - 30 * MIB) / (30 * MIB) * HOUR
     assert result.time_to_limit_seconds == pytest.approx(true_seconds, rel=0.10)
+
+
+def daily_state(h: np.ndarray) -> np.ndarray:
+    """Per-day state built over a morning ramp (06:00-14:00) and released before midnight."""
+    return np.interp(h % 24, [0, 6, 14, 22, 24], [0, 0, 1, 1, 0]) * 300 * MIB
+
+
+@pytest.mark.parametrize("per_hour", [4, 8])
+def test_a_leak_under_a_daily_cycle_is_judged_once_the_cycle_is_taken_out(per_hour: float) -> None:
+    """Two and a half days of a leak under a daily swing larger than a day's leak: the floor rises
+    and falls each day, too unevenly to be called; the run without its cycle rises on a line."""
+    seg = memory(60, lambda h: 800 * MIB + daily_state(h) + per_hour * MIB * h, sawtooth=0)
+    cycle = daily_cycle(seg)
+    # The state's daily mean is 13/24 of it: the cycle peaks 11/24 of 300 MiB above that.
+    assert cycle is not None and cycle.peak_bytes == pytest.approx(300 * MIB * 11 / 24, rel=0.1)
+
+    result = analyse_segment(seg, limit_bytes=2 * GIB)
+    assert result.leaking and result.kendall_tau > 0.9
+    assert result.slope_bytes_per_second * HOUR / MIB == pytest.approx(per_hour, rel=0.05)
+    # The limit is reached at a daily peak: 800 MiB + 300 MiB + the leak.
+    reaches_at = (2 * GIB - 1100 * MIB) / (per_hour * MIB)
+    assert result.time_to_limit_seconds is not None
+    assert result.time_to_limit_seconds / HOUR == pytest.approx(reaches_at - 60, rel=0.1)
+    verdict = verdict_for_version("1.0", [result], oom_kills=0, pod_hours=60, oom_threshold=2)
+    assert "on the lower envelope once a daily cycle of up to 3" in verdict.evidence[0]  # 300-odd MiB
+
+
+def test_a_daily_cycle_alone_is_not_growth_and_needs_two_days_to_be_seen() -> None:
+    flat_days = memory(60, lambda h: 800 * MIB + daily_state(h), sawtooth=0)
+    result = analyse_segment(flat_days, limit_bytes=2 * GIB)
+    assert not result.leaking and not result.suspected
+    assert daily_cycle(memory(47, lambda h: 800 * MIB + daily_state(h))) is None
 
 
 def test_a_fill_that_takes_hours_to_slow_down_is_not_a_warm_up() -> None:

@@ -247,7 +247,8 @@ class MemorySpec(ApiModel):
     window: Duration = Field(
         default="24h",
         description="How far back each analysis looks. Medium sensitivity extrapolates at most 4x the growth it "
-        "has seen, so a 24h window can call a leak that is up to about 4 days from OOM.",
+        "has seen, so a 24h window can call a leak that is up to about 4 days from OOM. From 48h, a container run "
+        "of two days or more has its daily cycle taken out before its trend is judged.",
     )
     step: Duration = Field(
         default="1m",

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import ruptures  # type: ignore[import-untyped]
 from scipy import optimize, stats
+from statsmodels.tsa.seasonal import STL  # type: ignore[import-untyped]
 
 from leakwatch.api.terms import Sensitivity, Verdict
 
@@ -77,6 +78,14 @@ MAX_WARM_UP_TIME_CONSTANT: Final = HOUR
 # and Raftery's scale): a fill must not pass for a warm-up, because cutting its steep start off
 # hides the bend that shows it levelling off.
 DECISIVE_BIC: Final = 10.0
+# Traffic repeats every day. With two whole days in a run, the daily cycle is estimated (STL, on the
+# floor of each of DAILY_CYCLE_BINS bins a day) and taken out before the trend is judged: a morning
+# ramp is then part of the cycle, not growth, and a leak's slope is not measured across one. Half-hour
+# bins resolve a morning ramp and keep STL cheap on a 14-day window (1 day: 48 points); the floors
+# are already robust to spikes, so STL's robust iterations, 6x the time, are not needed.
+DAY: Final = 24 * HOUR
+MIN_DAYS_FOR_DAILY_CYCLE: Final = 2.0
+DAILY_CYCLE_BINS: Final = 48
 
 
 @dataclass(frozen=True)
@@ -171,6 +180,7 @@ class SegmentAnalysis:
     needed_growth_seconds: float = math.inf  # how long the growth must last to be called leaking
     # Significant, monotone, even and not levelling off, however long it has lasted so far.
     shaped_like_a_leak: bool = False
+    daily_swing_bytes: float = 0.0  # the daily cycle taken out before judging (peak to trough), if any
 
     @property
     def duration_seconds(self) -> float:
@@ -451,11 +461,57 @@ def _warm_up_end(envelope: Samples, shape: _Shape) -> float | None:
     return float(envelope.t[0]) + settled * HOUR
 
 
+@dataclass(frozen=True)
+class DailyCycle:
+    """The part of a run's floor that repeats every day, as a function of the time of day."""
+
+    bin_seconds: float
+    first_bin_start: float
+    shape: FloatArray  # one day of the cycle, a value per bin, from the first bin's time of day
+
+    def at(self, t: FloatArray) -> FloatArray:
+        position = ((t - self.first_bin_start) / self.bin_seconds - 0.5) % len(self.shape)
+        cyclic = np.concatenate((self.shape, self.shape[:1]))
+        return np.interp(position, np.arange(len(cyclic), dtype=np.float64), cyclic)
+
+    @property
+    def peak_bytes(self) -> float:
+        """How far above the daily mean the cycle peaks: a leak reaches the limit at that hour first."""
+        return float(self.shape.max())
+
+    @property
+    def swing_bytes(self) -> float:
+        return float(self.shape.max() - self.shape.min())
+
+
+def daily_cycle(seg: Samples) -> DailyCycle | None:
+    """The daily cycle of a run spanning MIN_DAYS_FOR_DAILY_CYCLE days or more, from STL on the floor
+    of each bin, missing bins interpolated; None for a shorter run."""
+    if seg.span_seconds < MIN_DAYS_FOR_DAILY_CYCLE * DAY:
+        return None
+    width = DAY / DAILY_CYCLE_BINS
+    index = np.floor((seg.t - seg.t[0]) / width).astype(np.intp)
+    floors = np.full(int(index[-1]) + 1, np.nan)
+    np.fmin.at(floors, index, seg.v)
+    seen = np.flatnonzero(~np.isnan(floors))
+    floors = np.interp(np.arange(len(floors)), seen, floors[seen])
+    seasonal = np.asarray(STL(floors, period=DAILY_CYCLE_BINS).fit().seasonal, dtype=np.float64)
+    # STL lets the cycle change slowly; the newest day's is the one that comes next.
+    first_bin = len(seasonal) - DAILY_CYCLE_BINS
+    return DailyCycle(width, float(seg.t[0]) + first_bin * width, seasonal[first_bin:])
+
+
 def analyse_segment(seg: Samples, *, limit_bytes: float | None, sensitivity: str = "Medium") -> SegmentAnalysis:
     """Is this run of a container leaking? `seg` must hold no restart (see `split_segments`)."""
     thresholds = _thresholds(sensitivity)
     if len(seg) < MIN_SEGMENT_SAMPLES:
         return _not_enough(seg)
+    cycle = daily_cycle(seg)
+    if cycle is not None:
+        # Judged without the cycle; the limit is reached at the cycle's daily peak.
+        seg = Samples(seg.t, seg.v - cycle.at(seg.t))
+        if limit_bytes is not None:
+            limit_bytes -= cycle.peak_bytes
     end = float(seg.t[-1])
     envelope = lower_envelope(seg)
     if len(envelope) < MIN_ENVELOPE_BUCKETS:
@@ -544,6 +600,7 @@ def analyse_segment(seg: Samples, *, limit_bytes: float | None, sensitivity: str
         suspected=suspected,
         needed_growth_seconds=required_span,
         shaped_like_a_leak=shaped_like_a_leak,
+        daily_swing_bytes=cycle.swing_bytes if cycle is not None else 0.0,
     )
 
 
@@ -565,6 +622,11 @@ def human_duration(seconds: float) -> str:
 
 def _p_text(p_value: float) -> str:
     return "p<0.001" if p_value < 0.001 else f"p={p_value:.3f}"
+
+
+def _without_daily_cycle(runs: Sequence[SegmentAnalysis]) -> str:
+    swing = max((run.daily_swing_bytes for run in runs), default=0.0)
+    return f" once a daily cycle of up to {swing / MIB:.0f} MiB is taken out" if swing else ""
 
 
 def _runs(count: int) -> str:
@@ -596,8 +658,8 @@ def verdict_for_version(
         median_tau = float(np.median([s.kendall_tau for s in leaking]))
         worst_p = max(s.p_value for s in leaking)
         evidence.append(
-            f"{len(leaking)} of {_runs(len(analysable))} grow {mib_per_hour(growth)} on the lower envelope "
-            f"(tau {median_tau:.2f}, {_p_text(worst_p)})"
+            f"{len(leaking)} of {_runs(len(analysable))} grow {mib_per_hour(growth)} on the lower envelope"
+            f"{_without_daily_cycle(leaking)} (tau {median_tau:.2f}, {_p_text(worst_p)})"
         )
         limits = [s.time_to_limit_seconds for s in leaking if s.time_to_limit_seconds is not None]
         if limits:
@@ -641,7 +703,8 @@ def verdict_for_version(
     levelled = [s for s in analysable if s.plateaued]
     median_growth = float(np.median([s.slope_bytes_per_second for s in analysable]))
     evidence.append(
-        f"no leak in {_runs(len(analysable))} (median growth {mib_per_hour(median_growth)} on the lower envelope)"
+        f"no leak in {_runs(len(analysable))} (median growth {mib_per_hour(median_growth)} on the lower envelope"
+        f"{_without_daily_cycle(analysable)})"
     )
     if levelled:
         evidence.append(f"{len(levelled)} grew and then levelled off (warm-up, cache fill or fragmentation)")
