@@ -807,9 +807,9 @@ def against_rss(verdict: VersionVerdict, rss_runs: Sequence[SegmentAnalysis]) ->
         return verdict
     return only_suspected(
         verdict,
-        f"RSS grows {mib_per_hour(max(rss_growth, 0.0))} of that: the growth is page cache (or tmpfs), which "
-        "the kernel reclaims before it OOMKills; Suspected, not Leaking, until RSS grows too or OOMKills "
-        "reach oom.threshold",
+        f"RSS grows {mib_per_hour(max(rss_growth, 0.0))} of that: the growth is page cache, which the kernel "
+        "reclaims before it OOMKills, or tmpfs (a memory-backed emptyDir), which it cannot, and whose OOMKills "
+        "would count; Suspected, not Leaking, until RSS grows too or OOMKills reach oom.threshold",
     )
 
 
