@@ -6,8 +6,9 @@ plain alerting rules on the same traces.
 `--corpus` may be given several times (NAME=DIR, or a bare DIR named by its path); the corpora are
 scored one after the other and then printed side by side, with each one's gap in precision and
 recall to the development corpus (the one named `dev`, else the first). Without `--corpus` it scores
-dev=tests/corpus/traces, test=tests/corpus_test/traces and holdout=tests/corpus_holdout/traces
-(two held-out corpora from two more generators) and recorded=tests/corpus/recorded (if it loads).
+dev=tests/corpus/traces, test=tests/corpus_test/traces, holdout=tests/corpus_holdout/traces and
+signals=tests/corpus_signals/traces (three held-out corpora from three more generators, the last
+with RSS, page cache and runtime signals) and recorded=tests/corpus/recorded (if it loads).
 
 Every `--every` simulated minutes each detector sees only the samples scraped so far (LeakWatch
 within its sliding analysis window) and says alert or not, with its time-to-OOM estimate. Scoring,
@@ -53,6 +54,7 @@ DEFAULT_CORPORA = (
     ("dev", DEFAULT_CORPUS),
     ("test", REPO / "tests" / "corpus_test" / "traces"),
     ("holdout", REPO / "tests" / "corpus_holdout" / "traces"),
+    ("signals", REPO / "tests" / "corpus_signals" / "traces"),
     ("recorded", REPO / "tests" / "corpus" / "recorded"),
 )
 SUSPECTED = "leakwatch Suspected+"  # the first Suspected or Leaking verdict: no alert, shown in status
