@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from leakwatch.api.leakwatch import MemorySpec
 from leakwatch.core.analysis import (
     RuntimePod,
     Samples,
@@ -46,6 +47,7 @@ from leakwatch.core.analysis import (
     split_segments,
     verdict_for_version,
 )
+from leakwatch.core.promql import RuntimeQueries, Scope, runtime_queries
 from leakwatch.core.same_age import ContainerRun, against_same_age, born_in_window
 
 REPO = Path(__file__).resolve().parents[1]
@@ -139,8 +141,11 @@ def load_corpus(directory: Path) -> list[Trace]:
     return traces
 
 
-# What each runtime's recorded signals are, in the operator's words (core/promql.runtime_queries).
-RUNTIMES = {"jvm": ("committed JVM heap", "max"), "go": ("memory the Go runtime manages", "GOMEMLIMIT")}
+# What each runtime's recorded signals are, in the operator's words and with its kind of cap, taken
+# from the queries the operator sends (the JVM's first, then Go's).
+RUNTIMES: dict[str, RuntimeQueries] = dict(
+    zip(("jvm", "go"), runtime_queries(MemorySpec(), Scope("bench", ["bench"])), strict=True)
+)
 
 
 def _reported(t: list[int], values: list[int]) -> Samples:
@@ -265,9 +270,14 @@ def leakwatch_verdicts(
                             seen_cap.v[-1],
                         )
                     )
-            managed, cap_name = RUNTIMES[trace.runtime]
+            runtime = RUNTIMES[trace.runtime]
             evidence = runtime_evidence(
-                managed, cap_name, pods, max_gap_seconds=max_gap_seconds, sensitivity=sensitivity
+                runtime.managed,
+                runtime.cap,
+                pods,
+                cap_is_hard=runtime.cap_is_hard,
+                max_gap_seconds=max_gap_seconds,
+                sensitivity=sensitivity,
             )
             verdict = against_runtime_cap(verdict, evidence)
         seen_before[(trace.name, now)] = verdict

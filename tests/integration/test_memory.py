@@ -68,13 +68,15 @@ def world(
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - (HOURS + 1) * 3600))
     # 3.2.0 writes files: its working set grows as the page cache fills, its RSS stays flat.
     # 3.3.0 is a JVM whose heap grows to its max (-Xmx 600 MiB), 400 MiB short of the limit; 3.4.0
-    # is Go, its collector using the room up to GOMEMLIMIT (640 MiB).
+    # is Go, its collector using the room up to GOMEMLIMIT (640 MiB). 3.5.0 is the JVM again, but its
+    # live objects grow with the heap: a heap leak that ends in OutOfMemoryError at 600 MiB.
     pods = {
         "checkout-api-leaky-0": "3.1.2",
         "checkout-api-flat-0": "3.0.10",
         "checkout-api-cache-0": "3.2.0",
         "checkout-api-heap-0": "3.3.0",
         "checkout-api-go-0": "3.4.0",
+        "checkout-api-heapleak-0": "3.5.0",
     }
     for name, version in pods.items():
         core_v1.create_namespaced_pod(
@@ -122,6 +124,20 @@ def world(
             ("jvm_memory_used_bytes", (*heap, ("id", "G1 Old Gen"))): over(140.0 * MiB),
             ("jvm_memory_max_bytes", (*heap, ("id", "G1 Eden Space"))): over(-1.0),
             ("jvm_memory_max_bytes", (*heap, ("id", "G1 Old Gen"))): over(600.0 * MiB),
+        }
+    )
+    heap_leak = (("namespace", namespace), ("pod", "checkout-api-heapleak-0"), ("area", "heap"))
+    history.update(
+        {
+            ("container_memory_working_set_bytes", labels(namespace, "checkout-api-heapleak-0")): trace(
+                rng, LEAK_PER_HOUR
+            ),
+            ("jvm_memory_committed_bytes", (*heap_leak, ("id", "G1 Eden Space"))): over(100.0 * MiB),
+            ("jvm_memory_committed_bytes", (*heap_leak, ("id", "G1 Old Gen"))): over((150 + 45 * hours) * MiB),
+            ("jvm_memory_used_bytes", (*heap_leak, ("id", "G1 Eden Space"))): over(90 * MiB * ((seconds % 120) / 120)),
+            ("jvm_memory_used_bytes", (*heap_leak, ("id", "G1 Old Gen"))): over((140 + 40 * hours) * MiB),
+            ("jvm_memory_max_bytes", (*heap_leak, ("id", "G1 Eden Space"))): over(-1.0),
+            ("jvm_memory_max_bytes", (*heap_leak, ("id", "G1 Old Gen"))): over(600.0 * MiB),
         }
     )
     # The Go pod, as client_golang reports it: what the runtime manages (sys - released) grows
@@ -204,7 +220,8 @@ def test_working_set_growth_that_rss_does_not_share_is_only_suspected(world: Wor
 def test_working_set_growth_that_is_a_runtime_filling_to_its_cap_is_only_suspected(world: World) -> None:
     """The same growth again, but the committed JVM heap (3.3.0), or what the Go runtime manages
     (3.4.0), grows with it towards a cap it will reach far short of the limit, while the live objects
-    stay flat: a runtime filling to its cap, not a leak."""
+    stay flat: a runtime filling to its cap, not a leak. When the live objects grow too under the
+    JVM's hard max (3.5.0), the growth ends in OutOfMemoryError, not in an OOMKill."""
     heap = wait_for(
         lambda: world.versions().get("3.3.0", {}).get("verdict") == "Suspected" and world.versions()["3.3.0"],
         timeout=60,
@@ -220,6 +237,14 @@ def test_working_set_growth_that_is_a_runtime_filling_to_its_cap_is_only_suspect
     )
     assert go["evidence"][-1].startswith("the memory the Go runtime manages grows 48.0 MiB/h of that, with ")
     assert "to its GOMEMLIMIT of 640 MiB" in go["evidence"][-1]
+    # Live objects kept: a heap leak, but one the JVM's max stops short of the limit.
+    leak = wait_for(
+        lambda: world.versions().get("3.5.0", {}).get("verdict") == "Suspected" and world.versions()["3.5.0"],
+        timeout=60,
+        what="3.5.0 to be judged Suspected",
+    )
+    assert "and its floor after GC grows too" in leak["evidence"][-1]
+    assert "OutOfMemoryError at that max" in leak["evidence"][-1]
     # 3.1.2 grows the same way with no runtime metrics: still Leaking, and still the suspect.
     assert world.versions()["3.1.2"]["verdict"] == "Leaking"
     assert world.status()["suspectVersion"] == "3.1.2"
@@ -261,7 +286,7 @@ def test_hostile_label_values_never_widen_a_query(world: World) -> None:
     assert prometheus.range_query(memory_query(MemorySpec(), Scope(world.namespace, [".*"])), end - 3600, end, 60) == []
     # ...while the same value unescaped would have matched every pod: the escaping is what holds.
     raw = f'container_memory_working_set_bytes{{namespace={quote(world.namespace)}, pod=~".*"}}'
-    assert len(prometheus.range_query(raw, end - 3600, end, 60)) == 5  # every pod of the namespace
+    assert len(prometheus.range_query(raw, end - 3600, end, 60)) == 6  # every pod of the namespace
 
     # A value that tries to close the string and add an `or` clause is only a strange label value.
     hostile = 'x"} or container_memory_working_set_bytes{pod=~".*'

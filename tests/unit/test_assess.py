@@ -296,6 +296,7 @@ def heap_checked(committed_per_hour: float, used_floor_per_hour: float, max_mib:
     heap = RuntimeSeries(
         "committed JVM heap",
         "max",
+        cap_is_hard=True,
         committed=[series("new-0", committed_per_hour, container="")],
         used_floor=[series("new-0", used_floor_per_hour, container="")],
         maximum=[heap_level("new-0", max_mib)],
@@ -313,11 +314,21 @@ def test_a_heap_filling_to_a_max_below_the_limit_is_only_suspected() -> None:
     assert "max of 700 MiB" in verdict.evidence[-1] and "filling to its cap" in verdict.evidence[-1]
 
 
-def test_growth_outside_the_heap_or_of_the_live_set_stays_leaking() -> None:
+def test_growth_outside_the_heap_or_past_the_room_to_the_limit_stays_leaking() -> None:
     assert heap_checked(0, 0, max_mib=700).verdict == "Leaking"  # direct buffers: the Netty story
-    assert heap_checked(45 * MiB, 45 * MiB, max_mib=700).verdict == "Leaking"  # live objects kept: a heap leak
-    # A heap max above what the limit leaves (-Xmx too big for the container) still ends in an OOMKill.
+    # A heap max above what the limit leaves (-Xmx too big for the container) ends in an OOMKill,
+    # whether the heap fills or its live objects leak.
     assert heap_checked(45 * MiB, 0, max_mib=2048).verdict == "Leaking"
+    assert heap_checked(45 * MiB, 45 * MiB, max_mib=2048).verdict == "Leaking"
+
+
+def test_a_live_set_growing_under_a_heap_max_below_the_limit_is_only_suspected() -> None:
+    """Live objects kept, or a cache filling: either way the JVM stops at its max, so this growth
+    ends in OutOfMemoryError (a leak) or a full cache, never in an OOMKill."""
+    verdict = heap_checked(45 * MiB, 45 * MiB, max_mib=700)
+    assert verdict.verdict == "Suspected" and verdict.time_to_oom_seconds is None
+    assert "and its floor after GC grows too" in verdict.evidence[-1]
+    assert "OutOfMemoryError at that max" in verdict.evidence[-1]
 
 
 def test_without_all_three_heap_signals_a_version_keeps_its_verdict() -> None:
@@ -327,7 +338,7 @@ def test_without_all_three_heap_signals_a_version_keeps_its_verdict() -> None:
         [series("new-0", 0)],
         [heap_level("new-0", 700)],
     )
-    jvm = ("committed JVM heap", "max")
+    jvm = ("committed JVM heap", "max", True)
     for heap in (
         RuntimeSeries(*jvm, committed, [], maximum),  # without the floor after GC a heap leak would pass for a fill
         RuntimeSeries(*jvm, [], used, maximum),
@@ -350,6 +361,7 @@ def test_go_memory_filling_to_a_gomemlimit_below_the_limit_is_only_suspected() -
     go = RuntimeSeries(
         "memory the Go runtime manages",
         "GOMEMLIMIT",
+        cap_is_hard=False,
         committed=[series("new-0", 48 * MiB, container="")],
         used_floor=[series("new-0", 0, container="")],
         maximum=[heap_level("new-0", 640)],
@@ -360,9 +372,13 @@ def test_go_memory_filling_to_a_gomemlimit_below_the_limit_is_only_suspected() -
     assert verdict.evidence[-1].startswith("the memory the Go runtime manages grows 48.0 MiB/h of that, with ")
     assert "to its GOMEMLIMIT of 640 MiB" in verdict.evidence[-1]
     # A cgo leak grows outside what the runtime manages: Leaking stays.
-    cgo = RuntimeSeries(go.managed, go.cap, [series("new-0", 0, container="")], go.used_floor, go.maximum)
+    cgo = replace(go, committed=[series("new-0", 0, container="")])
     after_cgo = check_against_runtime(judged, cgo, Reading("shop", SPEC, ledger(), NOW))
     assert after_cgo.verdicts["3.1.2"].verdict == "Leaking"
+    # GOMEMLIMIT is soft: a live heap that grows passes it and the container is OOMKilled.
+    live_leak = replace(go, used_floor=[series("new-0", 48 * MiB, container="")])
+    after_live_leak = check_against_runtime(judged, live_leak, Reading("shop", SPEC, ledger(), NOW))
+    assert after_live_leak.verdicts["3.1.2"].verdict == "Leaking"
 
 
 def test_a_live_heap_that_halves_at_each_collection_is_not_read_as_restarts() -> None:
@@ -374,6 +390,7 @@ def test_a_live_heap_that_halves_at_each_collection_is_not_read_as_restarts() ->
     go = RuntimeSeries(
         "memory the Go runtime manages",
         "GOMEMLIMIT",
+        cap_is_hard=False,
         committed=[series("new-0", 48 * MiB, container="")],
         used_floor=[LabelledSeries({"namespace": "shop", "pod": "new-0"}, Samples(t, swinging))],
         maximum=[heap_level("new-0", 640)],

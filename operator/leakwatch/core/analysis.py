@@ -816,8 +816,11 @@ def against_rss(verdict: VersionVerdict, rss_runs: Sequence[SegmentAnalysis]) ->
 # A language runtime takes memory as it needs it, up to a cap: a JVM commits heap up to its max
 # (-Xmx, MaxRAMPercentage), Go's collector lets the heap grow up to GOMEMLIMIT. A working set that
 # grows because the runtime's memory does stops at that cap. When the cap is below the memory limit,
-# and the floor of what is in use after GC (the live set) is not growing, the growth is the runtime
-# filling to its cap. At least this share of the working set's growth must be the runtime's.
+# the growth cannot OOMKill the container: with a flat floor of what is in use after GC (the live
+# set) it is the runtime filling to its cap. A growing live set is a fill or a heap leak, which
+# nothing tells apart for hours; under a hard cap (the JVM's max) a heap leak ends in
+# OutOfMemoryError at that cap, not in an OOMKill, but GOMEMLIMIT is soft: a live heap passes it.
+# At least this share of the working set's growth must be the runtime's.
 RUNTIME_SHARE_OF_GROWTH: Final = 0.5
 # A runtime's used memory falls by half at a collection (GOGC=100 lets the heap double before one),
 # which split_segments's default would take for a restart; a new process starts from next to nothing.
@@ -830,6 +833,7 @@ class RuntimeEvidence:
 
     managed: str  # what the runtime's memory is, in words: "committed JVM heap"
     cap: str  # the cap's name: "max", "GOMEMLIMIT"
+    cap_is_hard: bool  # the runtime never takes more (the JVM's max), or only GCs harder (GOMEMLIMIT)
     committed_growth_bytes_per_second: float  # median over the version's runs
     room_bytes: float  # the most any of its pods can still take: cap minus committed, now
     cap_bytes: float  # the largest cap among its pods
@@ -847,7 +851,13 @@ class RuntimePod:
 
 
 def runtime_evidence(
-    managed: str, cap: str, pods: Sequence[RuntimePod], *, max_gap_seconds: float, sensitivity: str
+    managed: str,
+    cap: str,
+    pods: Sequence[RuntimePod],
+    *,
+    cap_is_hard: bool,
+    max_gap_seconds: float,
+    sensitivity: str,
 ) -> RuntimeEvidence | None:
     """One version's runtime memory from its pods', or None when no pod has all three signals to
     read: without the floor after GC a leak of live objects would pass for a fill."""
@@ -876,6 +886,7 @@ def runtime_evidence(
     return RuntimeEvidence(
         managed=managed,
         cap=cap,
+        cap_is_hard=cap_is_hard,
         committed_growth_bytes_per_second=float(np.median(growth)),
         room_bytes=max(0.0, max(rooms)),
         cap_bytes=max(pod.cap_bytes for pod in pods),
@@ -885,13 +896,14 @@ def runtime_evidence(
 
 def against_runtime_cap(verdict: VersionVerdict, runtime: RuntimeEvidence | None) -> VersionVerdict:
     """A working-set verdict of Leaking or Suspected, read beside the runtime's memory: growth that
-    is the runtime's, with too little room left under its cap to reach the memory limit and a flat
-    live set, is the runtime filling to its cap, Suspected and not Leaking. Growth outside the
-    runtime (direct buffers, threads, a native library, cgo) or a growing live set, or a cap above
-    the room to the limit, keeps the verdict; so does a version without runtime metrics."""
+    is the runtime's, with too little room left under its cap to reach the memory limit, is Suspected
+    and not Leaking when the live set is flat (the runtime filling to its cap) or when the cap is hard
+    (a heap leak, if it is one, ends in OutOfMemoryError). Growth outside the runtime (direct buffers,
+    threads, a native library, cgo), a live set growing past a soft cap, or a cap above the room to
+    the limit keeps the verdict; so does a version without runtime metrics."""
     if (
         runtime is None
-        or runtime.live_set_grows
+        or (runtime.live_set_grows and not runtime.cap_is_hard)
         or not called_on_growth(verdict)
         or verdict.time_to_oom_seconds is None
     ):
@@ -900,11 +912,20 @@ def against_runtime_cap(verdict: VersionVerdict, runtime: RuntimeEvidence | None
     headroom = growth * verdict.time_to_oom_seconds  # what the working set can still add before the limit
     if runtime.committed_growth_bytes_per_second < RUNTIME_SHARE_OF_GROWTH * growth or runtime.room_bytes >= headroom:
         return verdict
+    taken = (
+        f"the {runtime.managed} grows {mib_per_hour(runtime.committed_growth_bytes_per_second)} of that, with "
+        f"{runtime.room_bytes / MIB:.0f} MiB left to its {runtime.cap} of {runtime.cap_bytes / MIB:.0f} MiB"
+    )
+    short = f"{(headroom - runtime.room_bytes) / MIB:.0f} MiB short of the memory limit"
+    if runtime.live_set_grows:
+        return only_suspected(
+            verdict,
+            f"{taken}, and its floor after GC grows too: a cache filling or a heap leak, which would end in "
+            f"OutOfMemoryError at that {runtime.cap}, {short}, not in an OOMKill; Suspected, not Leaking, "
+            "until memory outside it grows or OOMKills reach oom.threshold",
+        )
     return only_suspected(
         verdict,
-        f"the {runtime.managed} grows {mib_per_hour(runtime.committed_growth_bytes_per_second)} of that, with "
-        f"{runtime.room_bytes / MIB:.0f} MiB left to its {runtime.cap} of {runtime.cap_bytes / MIB:.0f} MiB, "
-        f"and its floor after GC does not grow: the runtime is filling to its cap, "
-        f"{(headroom - runtime.room_bytes) / MIB:.0f} MiB short of the memory limit; Suspected, not Leaking, "
-        "until memory outside it grows or OOMKills reach oom.threshold",
+        f"{taken}, and its floor after GC does not grow: the runtime is filling to its cap, {short}; "
+        "Suspected, not Leaking, until memory outside it grows or OOMKills reach oom.threshold",
     )

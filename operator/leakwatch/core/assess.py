@@ -154,6 +154,7 @@ class RuntimeSeries:
 
     managed: str  # "committed JVM heap"
     cap: str  # "max"
+    cap_is_hard: bool  # the JVM's max is; GOMEMLIMIT is not
     committed: Sequence[LabelledSeries]
     used_floor: Sequence[LabelledSeries]
     maximum: Sequence[LabelledSeries]
@@ -200,6 +201,7 @@ def _runtime_evidence(
         runtime.managed,
         runtime.cap,
         pods,
+        cap_is_hard=runtime.cap_is_hard,
         max_gap_seconds=reading.max_gap_seconds,
         sensitivity=reading.spec.memory.sensitivity,
     )

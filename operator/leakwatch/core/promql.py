@@ -45,6 +45,7 @@ class RuntimeQueries:
 
     managed: str  # in words, for the evidence: "committed JVM heap"
     cap: str  # the cap's name: "max", "GOMEMLIMIT"
+    cap_is_hard: bool  # the JVM never takes more heap than its max; GOMEMLIMIT only makes Go GC harder
     committed: str
     used_floor: str
     maximum: str
@@ -65,6 +66,7 @@ def runtime_queries(memory: MemorySpec, scope: Scope) -> list[RuntimeQueries]:
         RuntimeQueries(
             managed="committed JVM heap",
             cap="max",
+            cap_is_hard=True,
             committed=f"min_over_time(sum by (namespace, pod) ({jvm.heap_committed_metric}{{{heap}}})[{window}:])",
             used_floor=f"min_over_time(sum by (namespace, pod) ({jvm.heap_used_metric}{{{heap}}})[{window}:])",
             maximum=f"sum by (namespace, pod) ({jvm.heap_max_metric}{{{heap}}} > 0)",
@@ -72,6 +74,7 @@ def runtime_queries(memory: MemorySpec, scope: Scope) -> list[RuntimeQueries]:
         RuntimeQueries(
             managed="memory the Go runtime manages",
             cap="GOMEMLIMIT",
+            cap_is_hard=False,
             committed=f"min_over_time({managed_by_go}[{window}:])",
             used_floor=f"min_over_time(sum by (namespace, pod) ({go.heap_alloc_metric}{{{where}}})[{window}:])",
             maximum=f"max by (namespace, pod) ({go.memory_limit_metric}{{{where}}} < {_NO_GOMEMLIMIT})",

@@ -143,7 +143,12 @@ class Analyser:
                 maximum = read(runtime.maximum)
                 if maximum:
                     found = RuntimeSeries(
-                        runtime.managed, runtime.cap, read(runtime.committed), read(runtime.used_floor), maximum
+                        runtime.managed,
+                        runtime.cap,
+                        runtime.cap_is_hard,
+                        read(runtime.committed),
+                        read(runtime.used_floor),
+                        maximum,
                     )
                     assessment = check_against_runtime(assessment, found, reading)
         except PrometheusError as err:  # no verdict from half the evidence
