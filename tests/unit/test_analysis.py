@@ -130,6 +130,23 @@ def test_a_daily_cycle_alone_is_not_growth_and_needs_two_days_to_be_seen() -> No
     assert daily_cycle(memory(47, lambda h: 800 * MIB + daily_state(h))) is None
 
 
+@pytest.mark.parametrize(("fill_hours", "seen_hours"), [(8, 10), (8, 12), (10, 12)])
+def test_the_time_to_the_limit_counts_from_where_the_floor_is_not_from_one_straight_line(
+    fill_hours: float, seen_hours: float
+) -> None:
+    """A heap or cache filling 300 MiB/h, then flat: one straight line through the run sits above
+    its end and below its middle. Counted from that line, the fill was 0.6-2.6 h from the limit,
+    not 2.6-5.1, and one that had stopped 4 h before was not levelling off."""
+    fill = lambda h: 300 * MIB + 300 * MIB * np.minimum(h, fill_hours)  # noqa: E731
+    result = analysed(memory(seen_hours, fill, sawtooth=30 * MIB), limit=4 * GIB)
+    floor_now = fill(np.array(seen_hours))
+    from_the_floor = (4 * GIB - floor_now - 30 * MIB) / result.slope_bytes_per_second
+    assert result.time_to_limit_seconds is not None
+    assert result.time_to_limit_seconds == pytest.approx(from_the_floor, rel=0.25)
+    if seen_hours - fill_hours >= 4:
+        assert result.plateaued and not result.leaking
+
+
 def test_a_fill_that_takes_hours_to_slow_down_is_not_a_warm_up() -> None:
     # Heap or cache filling towards a cap with a 2 h time constant: judged as a whole, it levels off.
     for hours in (3, 6, 9, 12):

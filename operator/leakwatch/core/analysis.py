@@ -539,9 +539,16 @@ def analyse_segment(seg: Samples, *, limit_bytes: float | None, sensitivity: str
     significant = significant and trend.tau >= thresholds.min_tau
     evenly_grown = _evenly_grown(growth_envelope, trend.slope) if trend.slope > 0 else True
 
-    fitted = trend.level_at_end + trend.slope * (growth.t - end)
-    peak_excursion = max(0.0, float(np.quantile(growth.v - fitted, PEAK_QUANTILE)))
-    peak_at_end = trend.level_at_end + peak_excursion
+    # The peak at the end is a spike above where the floor is now. Both are measured from the
+    # floor itself, not from the fitted line: a run that bends (levelling off, or speeding up) sits
+    # off one straight line at its end and in its middle, and a fill that slows would count both,
+    # reaching the limit at once on paper while hundreds of MiB short of it.
+    line = trend.level_at_end + trend.slope * (growth_envelope.t - end)
+    newest = max(3, len(growth_envelope) // 12)
+    floor_now = trend.level_at_end + float(np.median((growth_envelope.v - line)[-newest:]))
+    local_floor = np.interp(growth.t, growth_envelope.t, growth_envelope.v)
+    peak_excursion = max(0.0, float(np.quantile(growth.v - local_floor, PEAK_QUANTILE)))
+    peak_at_end = floor_now + peak_excursion
     plateaued = False
     if trend.slope > 0 and trend.p_value < thresholds.significance:
         # Converging: the growth still to come stops short of the limit (or, without a limit, adds
