@@ -81,6 +81,37 @@ def oom_kill_times(story: LocalStory) -> list[tuple[float, str]]:
     return sorted(found)
 
 
+# What the real node gives beside the working set, as the corpus's signals: cAdvisor's RSS (what
+# bench/detection.py reads beside it, as the operator does) and the JVM's own accounts of where
+# its memory is (NMT's "Other" holds the direct buffers, the heap is fixed at -Xmx64m).
+SIGNALS = {
+    "rss": 'container_memory_rss{{namespace="{ns}", container="app"}}',
+    "nmt_other": 'jvm_native_memory_committed_bytes{{namespace="{ns}", pool="Other"}}',
+    "jvm_heap_committed": 'jvm_memory_committed_bytes{{namespace="{ns}", area="heap"}}',
+    "direct_buffers": 'jvm_buffer_pool_used_bytes{{namespace="{ns}", pool="direct"}}',
+}
+
+
+def record_trace(
+    directory: Path,
+    prometheus: PrometheusClient,
+    ns: str,
+    recording: Recording,
+    start: float,
+    end: float,
+    time_scale: float,
+    pods: set[str] | None = None,
+) -> Path | None:
+    """Write the working set of the story's pods between `start` and `end` (all, or only `pods`),
+    with every signal Prometheus has for them, as one corpus trace."""
+    working_set = f'container_memory_working_set_bytes{{namespace="{ns}", container="app"}}'
+    found = {p: s for p, s in pod_series(prometheus, working_set, start, end, 1).items() if pods is None or p in pods}
+    if not found:
+        return None
+    signals = {name: pod_series(prometheus, q.format(ns=ns), start, end, 1) for name, q in SIGNALS.items()}
+    return write_trace(directory, trace_document(recording, found, 1, start, time_scale, signals))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leakwatch-demo", description=__doc__)
     parser.add_argument("--node", choices=("real", "stand-in"), default="real")
@@ -90,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--picture", type=Path, default=OUT / "leakwatch-demo.png")
     parser.add_argument(
         "--record", type=Path, default=OUT / "traces", help="write the real series here as a detection-corpus trace"
+    )
+    parser.add_argument(
+        "--fixed-seconds",
+        type=float,
+        default=120,
+        help="then deploy the recommended version and watch it this long (0: skip)",
     )
     parser.add_argument("--hold", action="store_true", help="keep everything running until Ctrl-C")
     args = parser.parse_args(argv)
@@ -166,6 +203,23 @@ def main(argv: list[str] | None = None) -> int:
                 "--sort-by=.metadata.creationTimestamp",
             )
         )  # fmt: skip
+        leak_end = time.time()
+        fix = str(rec.get("toVersion") or "")
+        fixed_at: float | None = None
+        if args.fixed_seconds > 0 and fix:
+            story.roll_to(fix)
+            fixed_at = leak_end
+            say(
+                started,
+                f"applied the recommendation: rolled out {APP} {fix}; watching it for {args.fixed_seconds:.0f}s",
+            )
+            time.sleep(args.fixed_seconds)
+            stats: dict[str, Any] = next((v for v in story.status().get("versions", []) if v["version"] == fix), {})
+            reasons = "; ".join(stats.get("evidence", [])[:2])
+            say(
+                started,
+                f"LeakWatch on {fix}: {stats.get('verdict', 'not seen yet')}" + (f" ({reasons})" if reasons else ""),
+            )
         end = time.time()
         versions = pod_versions(story.status())
         prometheus = PrometheusClient(story.prometheus.url)
@@ -179,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         picture = draw(
             args.picture,
             series=series,
-            rollouts=[(rollout, leaking)],
+            rollouts=[(rollout, leaking), *([(fixed_at, fix)] if fixed_at is not None else [])],
             oom_kills=oom_kill_times(story),
             limit_bytes=int(limit.removesuffix("Mi")) * MiB,
             title=f"{APP}: working set per container life, by version ({parts}; cAdvisor via Prometheus)",
@@ -189,8 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         say(started, f"picture: {picture}")
         if args.node == "real":
+            limit_bytes = int(limit.removesuffix("Mi")) * MiB
             kills = oom_kill_times(story)
-            recording = Recording(
+            leak = Recording(
                 name=f"netty-post-real-{datetime.fromtimestamp(t0):%Y%m%d-%H%M}",
                 pattern="recorded_rollout_leak",
                 label="leak",
@@ -199,14 +254,32 @@ def main(argv: list[str] | None = None) -> int:
                     f"under {cfg.post_rate:g} POST/s until the kernel OOM-killed it; times stretched "
                     f"{cfg.time_scale:g}x as the operator read them"
                 ),
-                limit_bytes=int(limit.removesuffix("Mi")) * MiB,
+                limit_bytes=limit_bytes,
                 onset_time=rollout,
                 oom_time=kills[0][0] if kills else None,
                 leaking_pods=[pod for pod, version in versions.items() if version == leaking],
             )
-            pods = pod_series(prometheus, query, t0, end, 1)
-            trace = write_trace(args.record, trace_document(recording, pods, 1, t0, cfg.time_scale))
-            say(started, f"trace for bench/detection.py --corpus {args.record}: {trace}")
+            traces = [record_trace(args.record, prometheus, ns, leak, t0, leak_end, cfg.time_scale)]
+            if fixed_at is not None:
+                fixed = Recording(
+                    name=f"netty-post-fixed-real-{datetime.fromtimestamp(fixed_at):%Y%m%d-%H%M}",
+                    pattern="recorded_fixed_release",
+                    label="no-leak",
+                    description=(
+                        f"recorded on a real node: netty-post {fix}, the version LeakWatch recommended after "
+                        f"{leaking} leaked, under the same {cfg.post_rate:g} POST/s from its rollout on; times "
+                        f"stretched {cfg.time_scale:g}x as the operator read them"
+                    ),
+                    limit_bytes=limit_bytes,
+                    onset_time=None,
+                    oom_time=None,
+                    leaking_pods=[],
+                )
+                only = {pod for pod, version in versions.items() if version == fix}
+                traces.append(record_trace(args.record, prometheus, ns, fixed, fixed_at, end, cfg.time_scale, only))
+            for trace in traces:
+                if trace is not None:
+                    say(started, f"trace for bench/detection.py --corpus {args.record}: {trace}")
         # The chart's dashboard as it would show this run, one picture per row, while Prometheus is up;
         # first a few scrapes more, so the last OOMKill's count falls inside a step of the range.
         time.sleep(3 * SCRAPE_SECONDS)

@@ -62,11 +62,44 @@ def join_lives(lives: list[tuple[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return joined
 
 
+def aligned(signal: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """A signal's (time, value) samples read at the working set's times `t`: the latest value at or
+    before each, or its first before it began. Both come from one range query grid, so nearly every
+    time matches exactly; a scrape one of them missed takes the value before it."""
+    index = np.clip(np.searchsorted(signal[:, 0], t, side="right") - 1, 0, len(signal) - 1)
+    values: np.ndarray = signal[index, 1]
+    return values
+
+
 def trace_document(
-    recording: Recording, pods: dict[str, np.ndarray], step_seconds: float, origin: float, time_scale: float
+    recording: Recording,
+    pods: dict[str, np.ndarray],
+    step_seconds: float,
+    origin: float,
+    time_scale: float,
+    signals: dict[str, dict[str, np.ndarray]] | None = None,
 ) -> dict[str, object]:
+    """The corpus document. `signals` (name -> pod -> (time, value) samples, as `pod_series` gives
+    them) go into each pod's `signals`, read at its working set's times; a pod a signal lacks has none."""
+
     def stretched(moment: float | None) -> int | None:
         return None if moment is None else round(origin + (moment - origin) * time_scale)
+
+    def pod_entry(pod: str, samples: np.ndarray) -> dict[str, object]:
+        entry: dict[str, object] = {
+            "name": pod,
+            "t": [stretched(float(t)) for t in samples[:, 0]],
+            # The kernel kills on cgroup usage, which the working set trails by a little: the
+            # corpus's convention is that a value never passes the limit.
+            "bytes": [min(round(float(v)), limit) for v in samples[:, 1]],
+        }
+        found = {name: by_pod[pod] for name, by_pod in (signals or {}).items() if len(by_pod.get(pod, ()))}
+        if found:
+            entry["signals"] = {
+                name: [max(0, round(float(v))) for v in aligned(series, samples[:, 0])]
+                for name, series in found.items()
+            }
+        return entry
 
     limit = recording.limit_bytes
     return {
@@ -82,14 +115,7 @@ def trace_document(
         "oom_time": stretched(recording.oom_time),
         "leaking_pods": recording.leaking_pods,
         "pods": [
-            {
-                "name": pod,
-                "t": [stretched(float(t)) for t in samples[:, 0]],
-                # The kernel kills on cgroup usage, which the working set trails by a little: the
-                # corpus's convention is that a value never passes the limit.
-                "bytes": [min(round(float(v)), limit) for v in samples[:, 1]],
-            }
-            for pod, samples in sorted(pods.items(), key=lambda item: float(item[1][0, 0]))
+            pod_entry(pod, samples) for pod, samples in sorted(pods.items(), key=lambda item: float(item[1][0, 0]))
         ],
     }
 

@@ -34,3 +34,21 @@ def test_a_recorded_trace_is_stretched_to_the_operators_clock_and_never_passes_t
     assert (doc["onset_time"], doc["oom_time"], doc["step_seconds"]) == (1000 + 1200, 1000 + 2400, 120)
     assert [p["name"] for p in doc["pods"]] == ["a", "b"]  # in the order they started
     assert doc["pods"][1] == {"name": "b", "t": [2200, 2320], "bytes": [10 * MiB, 64 * MiB]}
+
+
+def test_a_signal_is_read_at_the_working_sets_times_and_a_missed_scrape_takes_the_value_before() -> None:
+    recording = Recording(
+        name="r",
+        pattern="recorded_fixed_release",
+        label="no-leak",
+        description="",
+        limit_bytes=64 * MiB,
+        onset_time=None,
+        oom_time=None,
+        leaking_pods=[],
+    )
+    pods = {"a": life(1000, [8, 9, 10, 11])}
+    rss = {"a": np.array([[1000.0, 5 * MiB], [1001.0, 6 * MiB], [1003.0, 7 * MiB]])}  # 1002 not scraped
+    doc = trace_document(recording, pods, step_seconds=1, origin=1000, time_scale=60, signals={"rss": rss, "x": {}})
+    (pod,) = doc["pods"]
+    assert pod["signals"] == {"rss": [5 * MiB, 6 * MiB, 6 * MiB, 7 * MiB]}
