@@ -270,12 +270,9 @@ def leakwatch_verdicts(
                             seen_cap.v[-1],
                         )
                     )
-            runtime = RUNTIMES[trace.runtime]
             evidence = runtime_evidence(
-                runtime.managed,
-                runtime.cap,
+                RUNTIMES[trace.runtime].runtime,
                 pods,
-                cap_is_hard=runtime.cap_is_hard,
                 max_gap_seconds=max_gap_seconds,
                 sensitivity=sensitivity,
             )

@@ -25,6 +25,7 @@ from leakwatch.core.assess import (
 from leakwatch.core.decide import gather_facts
 from leakwatch.core.oom import Ledger
 from leakwatch.core.pods import ContainerSpec, ContainerState, PodInfo, Termination
+from leakwatch.core.promql import Scope, runtime_queries
 
 MiB = 2**20
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -283,6 +284,10 @@ def test_only_working_set_growth_short_of_oomkills_is_checked() -> None:
 # --- the JVM heap beside the working set -------------------------------------------------------
 
 
+# As the operator describes them (core/promql.runtime_queries): the JVM's heap, then Go's runtime.
+JVM_HEAP, GO_RUNTIME = (queries.runtime for queries in runtime_queries(SPEC.memory, Scope("shop", ["new-0"])))
+
+
 def heap_level(pod: str, mib: float, namespace: str = "shop") -> LabelledSeries:
     t = np.arange(NOW.timestamp() - 6 * 3600, NOW.timestamp(), 60.0)
     return LabelledSeries({"namespace": namespace, "pod": pod}, Samples(t, np.full(t.size, mib * MiB)))
@@ -294,9 +299,7 @@ def heap_checked(committed_per_hour: float, used_floor_per_hour: float, max_mib:
     judged = assess([series("new-0", 50 * MiB)], Reading("shop", SPEC, ledger(), NOW))
     assert judged.verdicts["3.1.2"].verdict == "Leaking"
     heap = RuntimeSeries(
-        "committed JVM heap",
-        "max",
-        cap_is_hard=True,
+        JVM_HEAP,
         committed=[series("new-0", committed_per_hour, container="")],
         used_floor=[series("new-0", used_floor_per_hour, container="")],
         maximum=[heap_level("new-0", max_mib)],
@@ -338,12 +341,11 @@ def test_without_all_three_heap_signals_a_version_keeps_its_verdict() -> None:
         [series("new-0", 0)],
         [heap_level("new-0", 700)],
     )
-    jvm = ("committed JVM heap", "max", True)
     for heap in (
-        RuntimeSeries(*jvm, committed, [], maximum),  # without the floor after GC a heap leak would pass for a fill
-        RuntimeSeries(*jvm, [], used, maximum),
-        RuntimeSeries(*jvm, committed, used, []),
-        RuntimeSeries(*jvm, committed, used, [heap_level("new-0", 700, namespace="elsewhere")]),
+        RuntimeSeries(JVM_HEAP, committed, [], maximum),  # without the floor after GC a heap leak would pass for a fill
+        RuntimeSeries(JVM_HEAP, [], used, maximum),
+        RuntimeSeries(JVM_HEAP, committed, used, []),
+        RuntimeSeries(JVM_HEAP, committed, used, [heap_level("new-0", 700, namespace="elsewhere")]),
     ):
         checked = check_against_runtime(judged, heap, Reading("shop", SPEC, ledger(), NOW))
         assert checked.verdicts["3.1.2"].verdict == "Leaking"
@@ -359,9 +361,7 @@ def test_without_all_three_heap_signals_a_version_keeps_its_verdict() -> None:
 def test_go_memory_filling_to_a_gomemlimit_below_the_limit_is_only_suspected() -> None:
     judged = assess([series("new-0", 50 * MiB)], Reading("shop", SPEC, ledger(), NOW))
     go = RuntimeSeries(
-        "memory the Go runtime manages",
-        "GOMEMLIMIT",
-        cap_is_hard=False,
+        GO_RUNTIME,
         committed=[series("new-0", 48 * MiB, container="")],
         used_floor=[series("new-0", 0, container="")],
         maximum=[heap_level("new-0", 640)],
@@ -388,9 +388,7 @@ def test_a_live_heap_that_halves_at_each_collection_is_not_read_as_restarts() ->
     t = np.arange(NOW.timestamp() - 6 * 3600, NOW.timestamp(), 60.0)
     swinging = np.where(np.arange(t.size) % 2 == 0, 80 * MiB, 140 * MiB)
     go = RuntimeSeries(
-        "memory the Go runtime manages",
-        "GOMEMLIMIT",
-        cap_is_hard=False,
+        GO_RUNTIME,
         committed=[series("new-0", 48 * MiB, container="")],
         used_floor=[LabelledSeries({"namespace": "shop", "pod": "new-0"}, Samples(t, swinging))],
         maximum=[heap_level("new-0", 640)],

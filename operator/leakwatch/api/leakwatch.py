@@ -133,8 +133,10 @@ class JVMMetrics(ApiModel):
     heap_area_label: MetricName = Field(default="area", description="The label that tells heap from non-heap.")
     heap_used_metric: MetricName = Field(
         default="jvm_memory_used_bytes",
-        description="Used memory per area: its floor after GC with heapAreaLabel=heap tells a live set that "
-        "grows (a heap leak) from a heap filling to its max (JMX exporter: jvm_memory_bytes_used).",
+        description="Used memory per area: its floor after GC with heapAreaLabel=heap tells a heap filling to "
+        "its max (a flat floor) from a live set that grows (a cache filling or a heap leak, which ends in "
+        "OutOfMemoryError at the max, not in an OOMKill, when the max leaves room below the limit) "
+        "(JMX exporter: jvm_memory_bytes_used).",
     )
     heap_max_metric: MetricName = Field(
         default="jvm_memory_max_bytes",

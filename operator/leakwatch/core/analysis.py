@@ -835,12 +835,19 @@ RUNTIME_RESTART_DROP: Final = 0.9
 
 
 @dataclass(frozen=True)
+class RuntimeCap:
+    """A language runtime's memory and the cap it stops at, as the evidence names them."""
+
+    managed: str  # what the runtime's memory is, in words: "committed JVM heap"
+    name: str  # the cap's name: "max", "GOMEMLIMIT"
+    hard: bool  # the runtime never takes more (the JVM's max), or only GCs harder (GOMEMLIMIT)
+
+
+@dataclass(frozen=True)
 class RuntimeEvidence:
     """One version's runtime memory (a JVM heap, the Go runtime), from its own metrics."""
 
-    managed: str  # what the runtime's memory is, in words: "committed JVM heap"
-    cap: str  # the cap's name: "max", "GOMEMLIMIT"
-    cap_is_hard: bool  # the runtime never takes more (the JVM's max), or only GCs harder (GOMEMLIMIT)
+    runtime: RuntimeCap
     committed_growth_bytes_per_second: float  # median over the version's runs
     room_bytes: float  # the most any of its pods can still take: cap minus committed, now
     cap_bytes: float  # the largest cap among its pods
@@ -858,11 +865,9 @@ class RuntimePod:
 
 
 def runtime_evidence(
-    managed: str,
-    cap: str,
+    runtime: RuntimeCap,
     pods: Sequence[RuntimePod],
     *,
-    cap_is_hard: bool,
     max_gap_seconds: float,
     sensitivity: str,
 ) -> RuntimeEvidence | None:
@@ -891,9 +896,7 @@ def runtime_evidence(
     if not growth or not any(run.analysable for run in live):
         return None
     return RuntimeEvidence(
-        managed=managed,
-        cap=cap,
-        cap_is_hard=cap_is_hard,
+        runtime=runtime,
         committed_growth_bytes_per_second=float(np.median(growth)),
         room_bytes=max(0.0, max(rooms)),
         cap_bytes=max(pod.cap_bytes for pod in pods),
@@ -901,7 +904,7 @@ def runtime_evidence(
     )
 
 
-def against_runtime_cap(verdict: VersionVerdict, runtime: RuntimeEvidence | None) -> VersionVerdict:
+def against_runtime_cap(verdict: VersionVerdict, evidence: RuntimeEvidence | None) -> VersionVerdict:
     """A working-set verdict of Leaking or Suspected, read beside the runtime's memory: growth that
     is the runtime's, with too little room left under its cap to reach the memory limit, is Suspected
     and not Leaking when the live set is flat (the runtime filling to its cap) or when the cap is hard
@@ -909,26 +912,27 @@ def against_runtime_cap(verdict: VersionVerdict, runtime: RuntimeEvidence | None
     threads, a native library, cgo), a live set growing past a soft cap, or a cap above the room to
     the limit keeps the verdict; so does a version without runtime metrics."""
     if (
-        runtime is None
-        or (runtime.live_set_grows and not runtime.cap_is_hard)
+        evidence is None
+        or (evidence.live_set_grows and not evidence.runtime.hard)
         or not called_on_growth(verdict)
         or verdict.time_to_oom_seconds is None
     ):
         return verdict
     growth = verdict.growth_bytes_per_second or 0.0
     headroom = growth * verdict.time_to_oom_seconds  # what the working set can still add before the limit
-    if runtime.committed_growth_bytes_per_second < RUNTIME_SHARE_OF_GROWTH * growth or runtime.room_bytes >= headroom:
+    runtime = evidence.runtime
+    if evidence.committed_growth_bytes_per_second < RUNTIME_SHARE_OF_GROWTH * growth or evidence.room_bytes >= headroom:
         return verdict
     taken = (
-        f"the {runtime.managed} grows {mib_per_hour(runtime.committed_growth_bytes_per_second)} of that, with "
-        f"{runtime.room_bytes / MIB:.0f} MiB left to its {runtime.cap} of {runtime.cap_bytes / MIB:.0f} MiB"
+        f"the {runtime.managed} grows {mib_per_hour(evidence.committed_growth_bytes_per_second)} of that, with "
+        f"{evidence.room_bytes / MIB:.0f} MiB left to its {runtime.name} of {evidence.cap_bytes / MIB:.0f} MiB"
     )
-    short = f"{(headroom - runtime.room_bytes) / MIB:.0f} MiB short of the memory limit"
-    if runtime.live_set_grows:
+    short = f"{(headroom - evidence.room_bytes) / MIB:.0f} MiB short of the memory limit"
+    if evidence.live_set_grows:
         return only_suspected(
             verdict,
             f"{taken}, and its floor after GC grows too: a cache filling or a heap leak, which would end in "
-            f"OutOfMemoryError at that {runtime.cap}, {short}, not in an OOMKill; Suspected, not Leaking, "
+            f"OutOfMemoryError at that {runtime.name}, {short}, not in an OOMKill; Suspected, not Leaking, "
             "until memory outside it grows or OOMKills reach oom.threshold",
         )
     return only_suspected(

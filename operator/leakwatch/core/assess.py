@@ -17,6 +17,7 @@ from leakwatch.api.leakwatch import LeakWatchSpec
 from leakwatch.api.terms import Verdict
 from leakwatch.core.analysis import (
     THRESHOLDS,
+    RuntimeCap,
     RuntimeEvidence,
     RuntimePod,
     Samples,
@@ -152,9 +153,7 @@ def versions_to_check_against_runtime(assessment: Assessment, spec: LeakWatchSpe
 class RuntimeSeries:
     """One runtime's memory in the growing versions' pods, per pod (core/promql.runtime_queries)."""
 
-    managed: str  # "committed JVM heap"
-    cap: str  # "max"
-    cap_is_hard: bool  # the JVM's max is; GOMEMLIMIT is not
+    runtime: RuntimeCap
     committed: Sequence[LabelledSeries]
     used_floor: Sequence[LabelledSeries]
     maximum: Sequence[LabelledSeries]
@@ -198,10 +197,8 @@ def _runtime_evidence(
         if found.pod in cap_of and found.pod in floor_of
     ]
     return runtime_evidence(
-        runtime.managed,
-        runtime.cap,
+        runtime.runtime,
         pods,
-        cap_is_hard=runtime.cap_is_hard,
         max_gap_seconds=reading.max_gap_seconds,
         sensitivity=reading.spec.memory.sensitivity,
     )

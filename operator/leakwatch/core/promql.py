@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from leakwatch.api.leakwatch import MemorySpec
+from leakwatch.core.analysis import RuntimeCap
 from leakwatch.core.query_guard import check_custom_query
 
 CADVISOR_CONTAINER = 'container!="", container!="POD"'
@@ -43,9 +44,7 @@ class RuntimeQueries:
     """What a language runtime manages per pod, beside the container's memory: what it has taken
     (`committed`), the floor of what is in use (the live set after GC) and the cap it stops at."""
 
-    managed: str  # in words, for the evidence: "committed JVM heap"
-    cap: str  # the cap's name: "max", "GOMEMLIMIT"
-    cap_is_hard: bool  # the JVM never takes more heap than its max; GOMEMLIMIT only makes Go GC harder
+    runtime: RuntimeCap
     committed: str
     used_floor: str
     maximum: str
@@ -64,17 +63,14 @@ def runtime_queries(memory: MemorySpec, scope: Scope) -> list[RuntimeQueries]:
     managed_by_go = f"sum by (namespace, pod) ({go.sys_metric}{{{where}}} - {go.released_metric}{{{where}}})"
     return [
         RuntimeQueries(
-            managed="committed JVM heap",
-            cap="max",
-            cap_is_hard=True,
+            # The JVM never takes more heap than its max; GOMEMLIMIT only makes Go's collector work harder.
+            RuntimeCap(managed="committed JVM heap", name="max", hard=True),
             committed=f"min_over_time(sum by (namespace, pod) ({jvm.heap_committed_metric}{{{heap}}})[{window}:])",
             used_floor=f"min_over_time(sum by (namespace, pod) ({jvm.heap_used_metric}{{{heap}}})[{window}:])",
             maximum=f"sum by (namespace, pod) ({jvm.heap_max_metric}{{{heap}}} > 0)",
         ),
         RuntimeQueries(
-            managed="memory the Go runtime manages",
-            cap="GOMEMLIMIT",
-            cap_is_hard=False,
+            RuntimeCap(managed="memory the Go runtime manages", name="GOMEMLIMIT", hard=False),
             committed=f"min_over_time({managed_by_go}[{window}:])",
             used_floor=f"min_over_time(sum by (namespace, pod) ({go.heap_alloc_metric}{{{where}}})[{window}:])",
             maximum=f"max by (namespace, pod) ({go.memory_limit_metric}{{{where}}} < {_NO_GOMEMLIMIT})",

@@ -143,9 +143,7 @@ class Analyser:
                 maximum = read(runtime.maximum)
                 if maximum:
                     found = RuntimeSeries(
-                        runtime.managed,
-                        runtime.cap,
-                        runtime.cap_is_hard,
+                        runtime.runtime,
                         read(runtime.committed),
                         read(runtime.used_floor),
                         maximum,
