@@ -18,6 +18,10 @@ def test_the_lives_of_a_pod_become_one_series_and_the_newer_life_wins_a_shared_t
     assert (joined["web-b"][:, 1] / MiB).tolist() == [1, 1]
 
 
+def no_leak_recording() -> Recording:
+    return Recording("r", "recorded_fixed_release", "no-leak", "", 64 * MiB, None, None, [])
+
+
 def test_a_recorded_trace_is_stretched_to_the_operators_clock_and_never_passes_the_limit() -> None:
     recording = Recording(
         name="r",
@@ -37,18 +41,13 @@ def test_a_recorded_trace_is_stretched_to_the_operators_clock_and_never_passes_t
 
 
 def test_a_signal_is_read_at_the_working_sets_times_and_a_missed_scrape_takes_the_value_before() -> None:
-    recording = Recording(
-        name="r",
-        pattern="recorded_fixed_release",
-        label="no-leak",
-        description="",
-        limit_bytes=64 * MiB,
-        onset_time=None,
-        oom_time=None,
-        leaking_pods=[],
-    )
     pods = {"a": life(1000, [8, 9, 10, 11])}
     rss = {"a": np.array([[1000.0, 5 * MiB], [1001.0, 6 * MiB], [1003.0, 7 * MiB]])}  # 1002 not scraped
-    doc = trace_document(recording, pods, step_seconds=1, origin=1000, time_scale=60, signals={"rss": rss, "x": {}})
+    doc = trace_document(
+        no_leak_recording(), pods, step_seconds=1, origin=1000, time_scale=60, signals={"rss": rss, "x": {}}
+    )
     (pod,) = doc["pods"]
     assert pod["signals"] == {"rss": [5 * MiB, 6 * MiB, 6 * MiB, 7 * MiB]}
+    # A pod no signal covers (a scrape target that never came up) has no signals key at all.
+    bare = trace_document(no_leak_recording(), pods, step_seconds=1, origin=1000, time_scale=60, signals={"rss": {}})
+    assert "signals" not in bare["pods"][0]
