@@ -37,11 +37,47 @@ class ControlPlaneError(RuntimeError):
     pass
 
 
-def free_port() -> int:
+# A port from binding port 0 is in the kernel's ephemeral range, from which it also draws the source
+# port of every outgoing connection: between our check and the server's own bind, a connection to
+# etcd or a scrape could take it (CI saw kube-apiserver fail with "address already in use"). Ports
+# below that range are taken only by an explicit bind, and this process hands each out once. From
+# 20000: under it are the ports components take by default (the kubelet's 10248-10250, the
+# controller-manager's 10257, the scheduler's 10259).
+_PORTS_FROM = 20000
+_handed_out: set[int] = set()
+_port_choice = secrets.SystemRandom()
+
+
+def _ephemeral_ports_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on, below the ephemeral range, never the same one twice."""
+    end = _ephemeral_ports_start()
+    if end - _PORTS_FROM >= 1000:
+        for _ in range(1000):
+            port = _port_choice.randrange(_PORTS_FROM, end)
+            if port not in _handed_out and _bindable(port):
+                _handed_out.add(port)
+                return port
+    with socket.socket() as sock:  # an unusual ephemeral range: the kernel's choice, as before
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        port = int(sock.getsockname()[1])
+    _handed_out.add(port)
+    return port
 
 
 def binary_dirs() -> list[Path]:
