@@ -271,7 +271,7 @@ def leakwatch_verdicts(
                         )
                     )
             evidence = runtime_evidence(
-                RUNTIMES[trace.runtime].runtime,
+                RUNTIMES[trace.runtime].cap,
                 pods,
                 max_gap_seconds=max_gap_seconds,
                 sensitivity=sensitivity,

@@ -285,7 +285,7 @@ def test_only_working_set_growth_short_of_oomkills_is_checked() -> None:
 
 
 # As the operator describes them (core/promql.runtime_queries): the JVM's heap, then Go's runtime.
-JVM_HEAP, GO_RUNTIME = (queries.runtime for queries in runtime_queries(SPEC.memory, Scope("shop", ["new-0"])))
+JVM_HEAP, GO_RUNTIME = (queries.cap for queries in runtime_queries(SPEC.memory, Scope("shop", ["new-0"])))
 
 
 def heap_level(pod: str, mib: float, namespace: str = "shop") -> LabelledSeries:

@@ -847,7 +847,7 @@ class RuntimeCap:
 class RuntimeEvidence:
     """One version's runtime memory (a JVM heap, the Go runtime), from its own metrics."""
 
-    runtime: RuntimeCap
+    cap: RuntimeCap
     committed_growth_bytes_per_second: float  # median over the version's runs
     room_bytes: float  # the most any of its pods can still take: cap minus committed, now
     cap_bytes: float  # the largest cap among its pods
@@ -865,7 +865,7 @@ class RuntimePod:
 
 
 def runtime_evidence(
-    runtime: RuntimeCap,
+    cap: RuntimeCap,
     pods: Sequence[RuntimePod],
     *,
     max_gap_seconds: float,
@@ -896,7 +896,7 @@ def runtime_evidence(
     if not growth or not any(run.analysable for run in live):
         return None
     return RuntimeEvidence(
-        runtime=runtime,
+        cap=cap,
         committed_growth_bytes_per_second=float(np.median(growth)),
         room_bytes=max(0.0, max(rooms)),
         cap_bytes=max(pod.cap_bytes for pod in pods),
@@ -913,26 +913,26 @@ def against_runtime_cap(verdict: VersionVerdict, evidence: RuntimeEvidence | Non
     the limit keeps the verdict; so does a version without runtime metrics."""
     if (
         evidence is None
-        or (evidence.live_set_grows and not evidence.runtime.hard)
+        or (evidence.live_set_grows and not evidence.cap.hard)
         or not called_on_growth(verdict)
         or verdict.time_to_oom_seconds is None
     ):
         return verdict
     growth = verdict.growth_bytes_per_second or 0.0
     headroom = growth * verdict.time_to_oom_seconds  # what the working set can still add before the limit
-    runtime = evidence.runtime
+    cap = evidence.cap
     if evidence.committed_growth_bytes_per_second < RUNTIME_SHARE_OF_GROWTH * growth or evidence.room_bytes >= headroom:
         return verdict
     taken = (
-        f"the {runtime.managed} grows {mib_per_hour(evidence.committed_growth_bytes_per_second)} of that, with "
-        f"{evidence.room_bytes / MIB:.0f} MiB left to its {runtime.name} of {evidence.cap_bytes / MIB:.0f} MiB"
+        f"the {cap.managed} grows {mib_per_hour(evidence.committed_growth_bytes_per_second)} of that, with "
+        f"{evidence.room_bytes / MIB:.0f} MiB left to its {cap.name} of {evidence.cap_bytes / MIB:.0f} MiB"
     )
     short = f"{(headroom - evidence.room_bytes) / MIB:.0f} MiB short of the memory limit"
     if evidence.live_set_grows:
         return only_suspected(
             verdict,
             f"{taken}, and its floor after GC grows too: a cache filling or a heap leak, which would end in "
-            f"OutOfMemoryError at that {runtime.name}, {short}, not in an OOMKill; Suspected, not Leaking, "
+            f"OutOfMemoryError at that {cap.name}, {short}, not in an OOMKill; Suspected, not Leaking, "
             "until memory outside it grows or OOMKills reach oom.threshold",
         )
     return only_suspected(

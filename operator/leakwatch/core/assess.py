@@ -153,7 +153,7 @@ def versions_to_check_against_runtime(assessment: Assessment, spec: LeakWatchSpe
 class RuntimeSeries:
     """One runtime's memory in the growing versions' pods, per pod (core/promql.runtime_queries)."""
 
-    runtime: RuntimeCap
+    cap: RuntimeCap
     committed: Sequence[LabelledSeries]
     used_floor: Sequence[LabelledSeries]
     maximum: Sequence[LabelledSeries]
@@ -197,7 +197,7 @@ def _runtime_evidence(
         if found.pod in cap_of and found.pod in floor_of
     ]
     return runtime_evidence(
-        runtime.runtime,
+        runtime.cap,
         pods,
         max_gap_seconds=reading.max_gap_seconds,
         sensitivity=reading.spec.memory.sensitivity,

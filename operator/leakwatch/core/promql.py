@@ -44,7 +44,7 @@ class RuntimeQueries:
     """What a language runtime manages per pod, beside the container's memory: what it has taken
     (`committed`), the floor of what is in use (the live set after GC) and the cap it stops at."""
 
-    runtime: RuntimeCap
+    cap: RuntimeCap
     committed: str
     used_floor: str
     maximum: str

@@ -143,7 +143,7 @@ class Analyser:
                 maximum = read(runtime.maximum)
                 if maximum:
                     found = RuntimeSeries(
-                        runtime.runtime,
+                        runtime.cap,
                         read(runtime.committed),
                         read(runtime.used_floor),
                         maximum,
