@@ -40,7 +40,7 @@ from leakwatch_dev import dashboard_pictures
 from leakwatch_dev.node import missing_requirements
 from leakwatch_dev.picture import PodSeries, draw
 from leakwatch_dev.story import APP, JOOBY_APP_RELEASES, LocalStory, StoryConfig, netty_boms
-from leakwatch_dev.traces import Recording, pod_series, trace_document, write_trace
+from leakwatch_dev.traces import WORKING_SET, Recording, record_trace
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "out"
@@ -79,37 +79,6 @@ def oom_kill_times(story: LocalStory) -> list[tuple[float, str]]:
             moment = event.event_time or event.first_timestamp or event.metadata.creation_timestamp
             found.extend([(moment.timestamp(), event.message)] * (event.count or 1))
     return sorted(found)
-
-
-# What the real node gives beside the working set, as the corpus's signals: cAdvisor's RSS (what
-# bench/detection.py reads beside it, as the operator does) and the JVM's own accounts of where
-# its memory is (NMT's "Other" holds the direct buffers, the heap is fixed at -Xmx64m).
-SIGNALS = {
-    "rss": 'container_memory_rss{{namespace="{ns}", container="app"}}',
-    "nmt_other": 'jvm_native_memory_committed_bytes{{namespace="{ns}", pool="Other"}}',
-    "jvm_heap_committed": 'jvm_memory_committed_bytes{{namespace="{ns}", area="heap"}}',
-    "direct_buffers": 'jvm_buffer_pool_used_bytes{{namespace="{ns}", pool="direct"}}',
-}
-
-
-def record_trace(
-    directory: Path,
-    prometheus: PrometheusClient,
-    ns: str,
-    recording: Recording,
-    start: float,
-    end: float,
-    time_scale: float,
-    pods: set[str] | None = None,
-) -> Path | None:
-    """Write the working set of the story's pods between `start` and `end` (all, or only `pods`),
-    with every signal Prometheus has for them, as one corpus trace."""
-    working_set = f'container_memory_working_set_bytes{{namespace="{ns}", container="app"}}'
-    found = {p: s for p, s in pod_series(prometheus, working_set, start, end, 1).items() if pods is None or p in pods}
-    if not found:
-        return None
-    signals = {name: pod_series(prometheus, q.format(ns=ns), start, end, 1) for name, q in SIGNALS.items()}
-    return write_trace(directory, trace_document(recording, found, 1, start, time_scale, signals))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,8 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         end = time.time()
         versions = pod_versions(story.status())
         prometheus = PrometheusClient(story.prometheus.url)
-        query = f'container_memory_working_set_bytes{{namespace="{ns}", container="app"}}'
-        found = prometheus.range_query(query, t0, end, 1)
+        found = prometheus.range_query(WORKING_SET.format(ns=ns), t0, end, 1)
         series = [
             PodSeries(s.labels["pod"], versions.get(s.labels["pod"], "unknown"), Samples(s.samples.t, s.samples.v))
             for s in found

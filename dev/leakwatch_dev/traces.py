@@ -126,3 +126,36 @@ def write_trace(directory: Path, document: dict[str, object]) -> Path:
     with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
         gz.write(json.dumps(document, separators=(",", ":")).encode())
     return path
+
+
+# The demo's container, as cAdvisor reports it: the trace's `bytes`.
+WORKING_SET = 'container_memory_working_set_bytes{{namespace="{ns}", container="app"}}'
+# What the real node gives beside the working set, as the corpus's signals: cAdvisor's RSS (what
+# bench/detection.py reads beside it, as the operator does) and the JVM's own accounts of where
+# its memory is (NMT's "Other" holds the direct buffers, the heap is fixed at -Xmx64m).
+SIGNALS = {
+    "rss": 'container_memory_rss{{namespace="{ns}", container="app"}}',
+    "nmt_other": 'jvm_native_memory_committed_bytes{{namespace="{ns}", pool="Other"}}',
+    "jvm_heap_committed": 'jvm_memory_committed_bytes{{namespace="{ns}", area="heap"}}',
+    "direct_buffers": 'jvm_buffer_pool_used_bytes{{namespace="{ns}", pool="direct"}}',
+}
+
+
+def record_trace(
+    directory: Path,
+    prometheus: PrometheusClient,
+    ns: str,
+    recording: Recording,
+    start: float,
+    end: float,
+    time_scale: float,
+    pods: set[str] | None = None,
+) -> Path | None:
+    """Write the working set of the story's pods between `start` and `end` (all, or only `pods`),
+    with every signal Prometheus has for them, as one corpus trace."""
+    lives = pod_series(prometheus, WORKING_SET.format(ns=ns), start, end, 1)
+    found = {pod: samples for pod, samples in lives.items() if pods is None or pod in pods}
+    if not found:
+        return None
+    signals = {name: pod_series(prometheus, q.format(ns=ns), start, end, 1) for name, q in SIGNALS.items()}
+    return write_trace(directory, trace_document(recording, found, 1, start, time_scale, signals))
