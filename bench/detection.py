@@ -273,7 +273,6 @@ def leakwatch_verdicts(
             evidence = runtime_evidence(
                 RUNTIMES[trace.runtime].cap,
                 pods,
-                max_gap_seconds=max_gap_seconds,
                 sensitivity=sensitivity,
             )
             verdict = against_runtime_cap(verdict, evidence)

@@ -334,6 +334,59 @@ def test_a_live_set_growing_under_a_heap_max_below_the_limit_is_only_suspected()
     assert "OutOfMemoryError at that max" in verdict.evidence[-1]
 
 
+def heap_series(
+    pod: str, start_hours_ago: float, end_hours_ago: float, from_mib: float, per_hour: float
+) -> LabelledSeries:
+    """A committed heap from `from_mib`, growing `per_hour`, scraped every minute over those hours."""
+    t = np.arange(NOW.timestamp() - start_hours_ago * 3600, NOW.timestamp() - end_hours_ago * 3600, 60.0)
+    return LabelledSeries({"namespace": "shop", "pod": pod}, Samples(t, from_mib * MiB + per_hour * (t - t[0]) / 3600))
+
+
+def test_a_scrape_gap_does_not_cut_the_heaps_growth_in_two() -> None:
+    """The heap grew 45 MiB/h for 5 h, then 20 minutes went unscraped, then it held for 40 minutes
+    before its next expansion: one run growing about as fast as the working set, not a 45 MiB/h run
+    and a flat one whose median (22 MiB/h) is under half the working set's 50 MiB/h."""
+    judged = assess([series("new-0", 50 * MiB)], Reading("shop", SPEC, ledger(), NOW))
+    before_gap = heap_series("new-0", 6, 1, 300, 45 * MiB)
+    held = heap_series("new-0", 40 / 60, 0, 525, 0)
+    committed = LabelledSeries(
+        before_gap.labels,
+        Samples(
+            np.concatenate((before_gap.samples.t, held.samples.t)),
+            np.concatenate((before_gap.samples.v, held.samples.v)),
+        ),
+    )
+    heap = RuntimeSeries(JVM_HEAP, [committed], [series("new-0", 45 * MiB, container="")], [heap_level("new-0", 700)])
+    verdict = check_against_runtime(judged, heap, Reading("shop", SPEC, ledger(), NOW)).verdicts["3.1.2"]
+    assert verdict.verdict == "Suspected"
+    assert "with 175 MiB left to its max of 700 MiB" in verdict.evidence[-1]
+
+
+def test_the_heap_room_is_the_pod_nearest_its_max_and_a_pod_just_started_lends_none() -> None:
+    """new-0's heap (300 -> 570 MiB of 700) leaves 130 MiB, short of the 424 MiB its working set has to
+    the limit. A replica started a minute ago has nearly all of its max free, and one started 2 h ago
+    most of it: neither shows that new-0's memory can reach the limit, and new-0's, at its max, is where
+    the version's tops out."""
+    book = ledger()
+    book.observe(pod("new-1"), version="3.1.2", workload="a", containers=[], now=NOW)
+    reading = Reading("shop", SPEC, book, NOW)
+    judged = assess([series("new-0", 50 * MiB)], reading)
+    for started_hours_ago in (2 / 60, 2):
+        heap = RuntimeSeries(
+            JVM_HEAP,
+            committed=[
+                series("new-0", 45 * MiB, container=""),
+                heap_series("new-1", started_hours_ago, 0, 60, 45 * MiB),
+            ],
+            used_floor=[series("new-0", 0, container=""), heap_series("new-1", started_hours_ago, 0, 40, 0)],
+            maximum=[heap_level("new-0", 700), heap_level("new-1", 700)],
+        )
+        verdict = check_against_runtime(judged, heap, reading).verdicts["3.1.2"]
+        assert verdict.verdict == "Suspected", started_hours_ago
+        left = re.search(r"with (\d+) MiB left", verdict.evidence[-1])
+        assert left is not None and abs(int(left.group(1)) - 130) <= 2
+
+
 def test_without_all_three_heap_signals_a_version_keeps_its_verdict() -> None:
     judged = assess([series("new-0", 50 * MiB)], Reading("shop", SPEC, ledger(), NOW))
     committed, used, maximum = (

@@ -849,7 +849,7 @@ class RuntimeEvidence:
 
     cap: RuntimeCap
     committed_growth_bytes_per_second: float  # median over the version's runs
-    room_bytes: float  # the most any of its pods can still take: cap minus committed, now
+    room_bytes: float  # the least any of its pods can still take: cap minus committed, now
     cap_bytes: float  # the largest cap among its pods
     live_set_grows: bool  # a run's floor after GC grows like a leak towards the cap
 
@@ -864,41 +864,44 @@ class RuntimePod:
     cap_bytes: float
 
 
+def _lives(runtime_series: Samples) -> list[Samples]:
+    """A runtime's series cut where its process restarted, and nowhere else."""
+    return split_segments(runtime_series, max_gap_seconds=math.inf, reset_drop_fraction=RUNTIME_RESTART_DROP)
+
+
 def runtime_evidence(
     cap: RuntimeCap,
     pods: Sequence[RuntimePod],
     *,
-    max_gap_seconds: float,
     sensitivity: str,
 ) -> RuntimeEvidence | None:
     """One version's runtime memory from its pods', or None when no pod has all three signals to
-    read: without the floor after GC a leak of live objects would pass for a fill."""
+    read: without the floor after GC a leak of live objects would pass for a fill.
+
+    A runtime's series are cut only where its process restarted: a scrape gap, which cuts the
+    working set's runs, does not reset a heap, and a run cut off after it would bring its own
+    slope (a few flat minutes) into the median. The room is the least any pod has left: the pods
+    of one version share a cap, the one nearest it is the one whose memory is nearest the limit, and
+    its memory at that cap is where the version's tops out (a replica just started has all of its
+    cap free, and says nothing about the one filling)."""
     growth: list[float] = []
     rooms: list[float] = []
     live: list[SegmentAnalysis] = []
     for pod in pods:
         if not len(pod.committed) or not len(pod.used_floor):
             continue
-        committed = [
-            analyse_segment(run, limit_bytes=None, sensitivity=sensitivity)
-            for run in split_segments(
-                pod.committed, max_gap_seconds=max_gap_seconds, reset_drop_fraction=RUNTIME_RESTART_DROP
-            )
-        ]
+        committed = [analyse_segment(run, limit_bytes=None, sensitivity=sensitivity) for run in _lives(pod.committed)]
         growth += [run.slope_bytes_per_second for run in committed if run.analysable]
         rooms.append(pod.cap_bytes - float(pod.committed.v[-1]))
         live += [
-            analyse_segment(run, limit_bytes=pod.cap_bytes, sensitivity=sensitivity)
-            for run in split_segments(
-                pod.used_floor, max_gap_seconds=max_gap_seconds, reset_drop_fraction=RUNTIME_RESTART_DROP
-            )
+            analyse_segment(run, limit_bytes=pod.cap_bytes, sensitivity=sensitivity) for run in _lives(pod.used_floor)
         ]
     if not growth or not any(run.analysable for run in live):
         return None
     return RuntimeEvidence(
         cap=cap,
         committed_growth_bytes_per_second=float(np.median(growth)),
-        room_bytes=max(0.0, max(rooms)),
+        room_bytes=max(0.0, min(rooms)),
         cap_bytes=max(pod.cap_bytes for pod in pods),
         live_set_grows=any(run.leaking or run.suspected for run in live),
     )

@@ -199,7 +199,6 @@ def _runtime_evidence(
     return runtime_evidence(
         runtime.cap,
         pods,
-        max_gap_seconds=reading.max_gap_seconds,
         sensitivity=reading.spec.memory.sensitivity,
     )
 
