@@ -183,6 +183,7 @@ def spec_strategy(hostile: bool) -> st.SearchStrategy[dict[str, Any]]:
         "action": section(
             mode=st.sampled_from(["Recommend", "Auto"]),
             cooldown=st.sampled_from(["1h", "-5m"]),
+            actAfter=st.sampled_from(["15m", "0s", "2w"]),
             dryRun=st.booleans(),
             allowGitOps=st.booleans(),
         ),

@@ -101,6 +101,7 @@ INVALID = [
     pytest.param({"version": {"regex": "v(\\d+"}}, "regex must be a valid RE2 regular expression", id="bad-regex"),
     pytest.param({"version": {"source": "Env"}}, "version.key is required", id="env-without-key"),
     pytest.param({"action": {"mode": "Auto"}}, "action.mode Auto needs action.cooldown", id="auto-without-cooldown"),
+    pytest.param({"action": {"actAfter": "0s"}}, "must be a positive duration", id="act-after-zero"),
     pytest.param({"oom": {"threshold": 0}}, "should be greater than or equal to 1", id="zero-threshold"),
     pytest.param(
         {"memory": {"signal": "Custom", "query": "my_bytes{pod=~'x'}"}},

@@ -284,7 +284,12 @@ def test_an_auto_rollback_happens_once_across_two_replicas_within_a_cooldown(
     begun = datetime.now(UTC)
     peering(audited)
     audited.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, NS, "leakwatches", APP, {"spec": {"action": {"mode": "Auto", "cooldown": "1h"}}}
+        GROUP,
+        VERSION,
+        NS,
+        "leakwatches",
+        APP,
+        {"spec": {"action": {"mode": "Auto", "cooldown": "1h", "actAfter": "1s"}}},  # act on the first Leaking
     )
     story.deploy("3.0.10")
     a = replica(audited, "leakwatch-a", 200, tmp_path / "a", story.operator_env())

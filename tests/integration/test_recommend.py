@@ -115,10 +115,9 @@ def last_action(story: LocalStory, name: str = "checkout-api") -> dict[str, Any]
 def test_auto_rollback_waits_for_a_paused_workload_acts_once_and_honours_cooldown_and_gitops(story: LocalStory) -> None:
     assert image(story) == "3.1.2"
     story.apps.patch_namespaced_deployment("checkout-api", NS, {"spec": {"paused": True}})
+    auto = {"mode": "Auto", "cooldown": "1h", "actAfter": "1h"}
     for name in ("checkout-api", TWIN):  # two Auto LeakWatches on one Deployment: only the first acts
-        story.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, NS, "leakwatches", name, {"spec": {"action": {"mode": "Auto", "cooldown": "1h"}}}
-        )
+        story.custom.patch_namespaced_custom_object(GROUP, VERSION, NS, "leakwatches", name, {"spec": {"action": auto}})
     wait_for(lambda: last_action(story).get("reason") == "WorkloadPaused", timeout=60, what="a paused skip")
     twin = wait_for(
         lambda: (a := last_action(story, TWIN)).get("reason") == "AnotherLeakWatchActs" and a,
@@ -134,7 +133,19 @@ def test_auto_rollback_waits_for_a_paused_workload_acts_once_and_honours_cooldow
         what="the skip announced on the Deployment",
     )
 
+    # Resumed, it waits until the recommendation has stood for action.actAfter (1 h, which it has not).
     story.apps.patch_namespaced_deployment("checkout-api", NS, {"spec": {"paused": False}})
+    since = story.recommendation()["since"]
+    waiting = wait_for(
+        lambda: (a := last_action(story)).get("reason") == "RecommendationTooNew" and a,
+        timeout=60,
+        what="a wait for the recommendation to stand",
+    )
+    assert f"is recommended since {since}; Auto mode acts on it if it still stands at " in waiting["message"]
+    assert image(story) == "3.1.2"
+    story.custom.patch_namespaced_custom_object(
+        GROUP, VERSION, NS, "leakwatches", "checkout-api", {"spec": {"action": {"actAfter": "1s"}}}
+    )
     done = wait_for(
         lambda: (a := last_action(story)).get("reason") == "AutoRollback" and a,
         timeout=90,

@@ -17,11 +17,13 @@ from leakwatch.core.rollback import (
     managed_by_gitops,
     no_target_revision,
     plan_rollback,
+    recommendation_too_new,
     rollout_in_progress,
     workload_paused,
 )
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+RECOMMENDED = NOW - timedelta(hours=1)  # the recommendation has stood past action.actAfter (15m)
 
 
 def spec(**action: Any) -> LeakWatchSpec:
@@ -61,6 +63,7 @@ def plan(deployment: dict[str, Any] = DEPLOYMENT, last: datetime | None = None, 
         last_action=last,
         now=NOW,
         cooldown=timedelta(hours=1),
+        recommended_since=RECOMMENDED,
     )
 
 
@@ -115,6 +118,7 @@ def test_no_revision_runs_the_target() -> None:
         last_action=None,
         now=NOW,
         cooldown=timedelta(hours=1),
+        recommended_since=RECOMMENDED,
     )
     assert result.reason == "NoTargetRevision"
 
@@ -126,9 +130,10 @@ def given(
     deployment: dict[str, Any] = DEPLOYMENT,
     replicasets: list[dict[str, Any]] = REPLICASETS,
     last: datetime | None = None,
+    since: datetime = RECOMMENDED,
     **action: Any,
 ) -> RollbackInput:
-    return RollbackInput(deployment, replicasets, spec(**action), "3.0.10", last, timedelta(hours=1))
+    return RollbackInput(deployment, replicasets, spec(**action), "3.0.10", last, timedelta(hours=1), since)
 
 
 def test_managed_by_gitops_refuses_argo_cd_and_flux_unless_allowed() -> None:
@@ -177,6 +182,28 @@ def test_cooldown_active_refuses_within_the_cooldown_only() -> None:
     assert cooldown_active(given(last=None), NOW) is None
 
 
+def test_recommendation_too_new_waits_for_action_act_after() -> None:
+    just_made = NOW - timedelta(minutes=5)
+    assert recommendation_too_new(given(since=just_made), NOW) == (
+        "RecommendationTooNew",
+        "the rollback of a to version 3.0.10 is recommended since 2026-11-25T11:55:00Z; Auto mode acts on it "
+        "if it still stands at 2026-11-25T12:10:00Z (action.actAfter 15m)",
+    )
+    assert recommendation_too_new(given(since=NOW - timedelta(minutes=15)), NOW) is None  # stood for actAfter
+    assert recommendation_too_new(given(since=just_made, actAfter="1m"), NOW) is None
+    assert recommendation_too_new(given(since=just_made, actAfter="1h"), NOW) is not None
+
+
+def test_a_recommendation_too_new_is_reported_before_a_rollout_and_after_a_cooldown() -> None:
+    # It says when LeakWatch will act; a rollout in progress then is looked at when that time comes.
+    just_made = NOW - timedelta(minutes=5)
+    mid_rollout = changed(status={"updatedReplicas": 1})
+    too_new = first_refusal(GUARDS, given(mid_rollout, since=just_made), NOW)
+    assert too_new is not None and too_new[0] == "RecommendationTooNew"
+    cooling = first_refusal(GUARDS, given(last=NOW - timedelta(minutes=30), since=just_made), NOW)
+    assert cooling is not None and cooling[0] == "CooldownActive"
+
+
 def test_no_target_revision_refuses_without_a_replicaset_running_the_target() -> None:
     assert no_target_revision(given(replicasets=REPLICASETS[1:]), NOW) == (
         "NoTargetRevision",
@@ -199,6 +226,7 @@ def test_the_newest_revision_running_the_target_is_restored() -> None:
             last_action=None,
             now=NOW,
             cooldown=timedelta(hours=1),
+            recommended_since=RECOMMENDED,
         ).revision
         == "3"
     )

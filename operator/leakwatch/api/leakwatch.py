@@ -324,6 +324,12 @@ class ActionSpec(ApiModel):
     cooldown: Duration | None = Field(
         default=None, description="Auto mode: the least time between two automatic actions on a workload."
     )
+    act_after: Duration = Field(
+        default="15m",
+        description="Auto mode: how long a recommendation must stand unchanged before LeakWatch acts on it, as "
+        "the LeakWatchLeakSuspected alert waits for its `for`: a verdict that turns Leaking at one analysis "
+        "and back at the next never rolls a workload back.",
+    )
     dry_run: bool = Field(default=False, description="Auto mode: record what would be done, change nothing.")
     allow_git_ops: bool = Field(
         default=False,

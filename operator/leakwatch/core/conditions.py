@@ -30,6 +30,11 @@ def rfc3339(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def from_rfc3339(stamp: str) -> datetime:
+    """A time written by `rfc3339` (or the API server), timezone-aware."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
 def merge_conditions(
     existing: Iterable[Mapping[str, Any]],
     updates: Iterable[ConditionUpdate],

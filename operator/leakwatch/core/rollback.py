@@ -4,7 +4,8 @@ Mirrors `kubectl rollout undo --to-revision`: the target is the ReplicaSet whose
 runs the target version; its template (without the pod-template-hash label) becomes the
 Deployment's. `GUARDS`, tried in order, may each refuse with a (reason, message): never on a
 workload that Argo CD or Flux owns unless the LeakWatch allows it, never while paused, never twice
-within the cooldown, never mid-rollout, never without a revision that runs the target.
+within the cooldown, never on a recommendation younger than `action.actAfter`, never mid-rollout,
+never without a revision that runs the target.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from leakwatch.api.common import parse_duration
 from leakwatch.api.leakwatch import LeakWatchSpec
 from leakwatch.core.attribution import read_version
+from leakwatch.core.conditions import rfc3339
 from leakwatch.core.pods import PodInfo, container_specs
 
 # Labels and annotations that Argo CD and Flux put on what they manage.
@@ -61,6 +64,7 @@ class RollbackInput:
     target_version: str
     last_action: datetime | None  # when LeakWatch last rolled this workload back
     cooldown: timedelta
+    recommended_since: datetime  # when the recommendation to roll back to the target was first made
 
     @property
     def name(self) -> str:
@@ -133,6 +137,20 @@ def cooldown_active(given: RollbackInput, now: datetime) -> Refusal | None:
     )
 
 
+def recommendation_too_new(given: RollbackInput, now: datetime) -> Refusal | None:
+    """The recommendation has stood for less than action.actAfter: a verdict of one analysis, which
+    the next may take back, is no reason to change a workload."""
+    ready = given.recommended_since + parse_duration(given.spec.action.act_after)
+    if now >= ready:
+        return None
+    return (
+        "RecommendationTooNew",
+        f"the rollback of {given.name} to version {given.target_version} is recommended since "
+        f"{rfc3339(given.recommended_since)}; Auto mode acts on it if it still stands at {rfc3339(ready)} "
+        f"(action.actAfter {given.spec.action.act_after})",
+    )
+
+
 def no_target_revision(given: RollbackInput, now: datetime) -> Refusal | None:
     """No ReplicaSet of the Deployment runs the target version: there is no template to restore."""
     if given.target_replicaset is not None:
@@ -143,12 +161,14 @@ def no_target_revision(given: RollbackInput, now: datetime) -> Refusal | None:
 # Tried in order; the first refusal wins. The lasting refusal comes first: a workload that GitOps owns
 # is reported as such even while it is paused or mid-rollout, or its owners would wait for a rollback
 # that never comes; a cooldown, which outlasts a rollout, before the rollout (LeakWatch's own
-# rollback is one: "mid-rollout" would promise an action the cooldown then refuses). The target
-# revision is looked for last, once the Deployment is settled.
+# rollback is one: "mid-rollout" would promise an action the cooldown then refuses); a
+# recommendation too new to act on before the rollout too, since it names when LeakWatch will act.
+# The target revision is looked for last, once the Deployment is settled.
 GUARDS: tuple[Guard, ...] = (
     managed_by_gitops,
     workload_paused,
     cooldown_active,
+    recommendation_too_new,
     rollout_in_progress,
     no_target_revision,
 )
@@ -172,8 +192,9 @@ def plan_rollback(
     last_action: datetime | None,
     now: datetime,
     cooldown: timedelta,
+    recommended_since: datetime,
 ) -> RollbackPlan:
-    given = RollbackInput(deployment, replicasets, spec, target_version, last_action, cooldown)
+    given = RollbackInput(deployment, replicasets, spec, target_version, last_action, cooldown, recommended_since)
     refusal = first_refusal(GUARDS, given, now)
     if refusal is not None:
         return RollbackPlan(False, *refusal)

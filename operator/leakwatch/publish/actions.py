@@ -7,6 +7,7 @@ carries out is one executor module and one line here.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from kubernetes import client
@@ -25,12 +26,14 @@ class Executor(Protocol):
         decision: Decision,
         spec: LeakWatchSpec,
         previous: AutoAction | None,
+        recommended_since: datetime,
         acts_instead: str | None = None,
     ) -> AutoAction | None:
         """Act if `decision` is this executor's and every guard allows; the status.lastAction entry,
         or None when the decision is not its business. `previous` is the last entry, from status
-        (the cooldown counts from it, whichever replica acted); `acts_instead` names the LeakWatch
-        that acts on this workload instead of this one."""
+        (the cooldown counts from it, whichever replica acted); `recommended_since` is when the
+        recommendation was first made (status.recommendation.since); `acts_instead` names the
+        LeakWatch that acts on this workload instead of this one."""
         ...
 
 

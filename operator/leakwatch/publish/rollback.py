@@ -13,7 +13,7 @@ from kubernetes.client.exceptions import ApiException
 
 from leakwatch.api.common import parse_duration
 from leakwatch.api.leakwatch import AutoAction, LeakWatchSpec
-from leakwatch.core.conditions import rfc3339
+from leakwatch.core.conditions import from_rfc3339, rfc3339
 from leakwatch.core.decide import Decision
 from leakwatch.core.rollback import plan_rollback
 
@@ -36,6 +36,7 @@ class Rollbacks:
         decision: Decision,
         spec: LeakWatchSpec,
         previous: AutoAction | None,
+        recommended_since: datetime,
         acts_instead: str | None = None,
     ) -> AutoAction | None:
         """Roll back if the plan allows; return the status.lastAction entry (None: nothing to do).
@@ -75,9 +76,10 @@ class Rollbacks:
             replicasets=replicasets,
             spec=spec,
             target_version=decision.rollback_to,
-            last_action=datetime.fromisoformat(acted_at.replace("Z", "+00:00")) if acted_at else None,
+            last_action=from_rfc3339(acted_at) if acted_at else None,
             now=now,
             cooldown=parse_duration(spec.action.cooldown),
+            recommended_since=recommended_since,
         )
         outcome = entry(plan.reason, plan.message, plan.revision)
         if plan.act and plan.template is not None:

@@ -224,22 +224,24 @@ class Accountant:
         uid: str,
         outcome: AnalysisOutcome | str,
         failure_reason: str = "PrometheusUnavailable",
-    ) -> None:
+    ) -> Recommendation | None:
         """Store an analysis and its recommendation or, given a string, why it failed (Degraded with
-        `failure_reason`), with the previous verdicts and recommendation left exactly as they were."""
+        `failure_reason`), with the previous verdicts and recommendation left exactly as they were.
+        The recommendation stored, with the time it was first made; None when nothing was stored."""
         with self._lock:
             watched = self.store.get((namespace, name), uid)
             if watched is None:
-                return  # deleted (or replaced) while it was being analysed: keep nothing
+                return None  # deleted (or replaced) while it was being analysed: keep nothing
             now = self.clock()
             if isinstance(outcome, str):
                 watched.conditions = after_failed_analysis(watched.view(), failure_reason, outcome, now)
                 self._publish(watched)
-                return
+                return None
             after = after_analysis(watched.view(), outcome, now)
             watched.verdicts, watched.summary, watched.last_analysis = dict(after.verdicts), after.summary, now
             watched.recommendation, watched.conditions = after.recommendation, after.conditions
             self._publish(watched, later=[functools.partial(self._post, watched, n) for n in after.notices])
+            return after.recommendation
 
     def record_action(self, namespace: str, name: str, uid: str, entry: AutoAction) -> None:
         """Store what Auto mode did or why it did not; announce it once per distinct outcome."""

@@ -23,6 +23,7 @@ from leakwatch.core.assess import (
     versions_to_check_against_rss,
     versions_to_check_against_runtime,
 )
+from leakwatch.core.conditions import from_rfc3339
 from leakwatch.core.decide import DecisionInput, decide, gather_facts
 from leakwatch.core.promql import Scope, memory_query, runtime_queries
 from leakwatch.core.query_guard import QueryRefused
@@ -159,7 +160,7 @@ class Analyser:
         workload = workload or state.name
         decision = decide(DecisionInput(workload, facts, spec.version.framework, self.accountant.advisories()))
         metrics.ANALYSIS_DURATION.observe(time.perf_counter() - started)
-        self.accountant.record_analysis(
+        recommendation = self.accountant.record_analysis(
             state.namespace,
             state.name,
             state.uid,
@@ -168,6 +169,8 @@ class Analyser:
         # Ownership can move while Prometheus answers: act only if this replica still owns it.
         if spec.action.mode != "Auto" or not self.accountant.is_active(state.namespace, state.name, state.uid):
             return
+        if recommendation is None or recommendation.since is None:
+            return  # deleted while it was analysed
         actor = self.accountant.auto_actor(state.namespace, workload)
         for executor in self.executors:
             entry = executor.attempt(
@@ -176,6 +179,7 @@ class Analyser:
                 decision=decision,
                 spec=spec,
                 previous=state.last_action,
+                recommended_since=from_rfc3339(recommendation.since),
                 acts_instead=actor if actor != state.name else None,
             )
             if entry is not None:  # it was this executor's decision: acted on, or refused and why
