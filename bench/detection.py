@@ -47,6 +47,7 @@ from leakwatch.core.analysis import (
     split_segments,
     verdict_for_version,
 )
+from leakwatch.core.assess import grown_by_pod
 from leakwatch.core.promql import RuntimeQueries, Scope, runtime_queries
 from leakwatch.core.same_age import ContainerRun, against_same_age, born_in_window
 
@@ -79,12 +80,14 @@ class Trace:
     oom: float | None
     pods: list[Samples]
     # Each pod's RSS where the trace recorded it (`signals.rss`): the operator reads it when the
-    # working set grows, to tell page cache from a leak.
-    rss: list[Samples] = field(default_factory=list)
+    # working set grows, to tell page cache from a leak; one entry per pod of `pods`, None for a pod
+    # that did not record it.
+    rss: list[Samples | None] = field(default_factory=list)
     # Each pod's runtime memory where the trace recorded it (`signals.jvm_*` or `signals.go_*`):
-    # committed, used and cap, read as the operator reads Micrometer's or client_golang's metrics.
+    # committed, used and cap, read as the operator reads Micrometer's or client_golang's metrics;
+    # one entry per pod of `pods`, in their order, None for a pod that did not record them.
     runtime: str | None = None  # "jvm" | "go"
-    runtime_pods: list[tuple[Samples, Samples, Samples]] = field(default_factory=list)
+    runtime_pods: list[tuple[Samples, Samples, Samples] | None] = field(default_factory=list)
 
     @property
     def leak(self) -> bool:
@@ -104,14 +107,16 @@ def load_corpus(directory: Path) -> list[Trace]:
     for path in sorted(directory.glob("*.json.gz")):
         with gzip.open(path, "rt") as handle:
             doc = json.load(handle)
-        pods = [Samples(np.array(p["t"], dtype=float), np.array(p["bytes"], dtype=float)) for p in doc["pods"]]
+        recorded = [p for p in doc["pods"] if len(p["t"])]
+        pods = [Samples(np.array(p["t"], dtype=float), np.array(p["bytes"], dtype=float)) for p in recorded]
         rss = [
             Samples(np.array(p["t"], dtype=float), np.array(p["signals"]["rss"], dtype=float))
-            for p in doc["pods"]
-            if len(p["t"]) and "rss" in p.get("signals", {})
+            if "rss" in p.get("signals", {})
+            else None
+            for p in recorded
         ]
         runtime = next(
-            (kind for kind in RUNTIMES if any(f"{kind}_cap" in p.get("signals", {}) for p in doc["pods"])), None
+            (kind for kind in RUNTIMES if any(f"{kind}_cap" in p.get("signals", {}) for p in recorded)), None
         )
         runtime_pods = [
             (
@@ -119,8 +124,9 @@ def load_corpus(directory: Path) -> list[Trace]:
                 _reported(p["t"], p["signals"][f"{runtime}_used"]),
                 _reported(p["t"], p["signals"][f"{runtime}_cap"]),
             )
-            for p in doc["pods"]
             if runtime and f"{runtime}_cap" in p.get("signals", {})
+            else None
+            for p in recorded
         ]
         traces.append(
             Trace(
@@ -130,7 +136,7 @@ def load_corpus(directory: Path) -> list[Trace]:
                 limit_bytes=float(doc["limit_bytes"]),
                 onset=doc.get("onset_time"),
                 oom=doc.get("oom_time"),
-                pods=[p for p in pods if len(p)],
+                pods=pods,
                 rss=rss,
                 runtime=runtime,
                 runtime_pods=runtime_pods,
@@ -230,16 +236,13 @@ def leakwatch_verdicts(
             return found
         runs: list[ContainerRun] = []
         pod_seconds = 0.0
-        for pod in trace.pods:
+        for index, pod in enumerate(trace.pods):
             seen = pod.between(now - window_seconds, now)
             for i, run in enumerate(split_segments(seen, max_gap_seconds=max_gap_seconds)):
                 pod_seconds += run.span_seconds
                 analysis = analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity)
-                runs.append(
-                    ContainerRun(
-                        run, analysis, trace.name, born_in_window(i, run, now - window_seconds, max_gap_seconds)
-                    )
-                )
+                born = born_in_window(i, run, now - window_seconds, max_gap_seconds)
+                runs.append(ContainerRun(run, analysis, trace.name, born, pod=str(index)))
         segments = [run.analysis for run in runs]
         kills = len(oom_kills(trace, now, window_seconds))
         verdict = verdict_for_version(
@@ -251,16 +254,21 @@ def leakwatch_verdicts(
         )
         if same_age:
             verdict = against_same_age(verdict, runs, runs)
-        if trace.rss:
+        recorded_rss = [pod for pod in trace.rss if pod is not None]
+        if recorded_rss:
             rss_runs = [
                 analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity)
-                for pod in trace.rss
+                for pod in recorded_rss
                 for run in split_segments(pod.between(now - window_seconds, now), max_gap_seconds=max_gap_seconds)
             ]
             verdict = against_rss(verdict, rss_runs)
         if trace.runtime:
             pods = []
-            for committed, used, cap in trace.runtime_pods:
+            grown = grown_by_pod(runs)
+            for index, signals in enumerate(trace.runtime_pods):
+                if signals is None:
+                    continue
+                committed, used, cap = signals
                 seen_cap = cap.between(now - window_seconds, now)  # as of now: never a later value
                 if len(seen_cap):
                     pods.append(
@@ -268,6 +276,7 @@ def leakwatch_verdicts(
                             committed.between(now - window_seconds, now),
                             used.between(now - window_seconds, now),
                             seen_cap.v[-1],
+                            grown.get(str(index), []),
                         )
                     )
             evidence = runtime_evidence(

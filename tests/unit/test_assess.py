@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from leakwatch.api.leakwatch import LeakWatchSpec, OOMSpec
 from leakwatch.core.analysis import Samples, VersionVerdict, human_duration
@@ -18,6 +19,7 @@ from leakwatch.core.assess import (
     assess,
     check_against_rss,
     check_against_runtime,
+    grown_by_pod,
     summarise,
     versions_to_check_against_rss,
     versions_to_check_against_runtime,
@@ -362,14 +364,19 @@ def test_a_scrape_gap_does_not_cut_the_heaps_growth_in_two() -> None:
     assert "with 175 MiB left to its max of 700 MiB" in verdict.evidence[-1]
 
 
+def with_replica() -> Reading:
+    """The ledger with a second pod of 3.1.2, new-1 (its series say when it started)."""
+    book = ledger()
+    book.observe(pod("new-1"), version="3.1.2", workload="a", containers=[], now=NOW)
+    return Reading("shop", SPEC, book, NOW)
+
+
 def test_the_heap_room_is_the_pod_nearest_its_max_and_a_pod_just_started_lends_none() -> None:
     """new-0's heap (300 -> 570 MiB of 700) leaves 130 MiB, short of the 424 MiB its working set has to
     the limit. A replica started a minute ago has nearly all of its max free, and one started 2 h ago
     most of it: neither shows that new-0's memory can reach the limit, and new-0's, at its max, is where
     the version's tops out."""
-    book = ledger()
-    book.observe(pod("new-1"), version="3.1.2", workload="a", containers=[], now=NOW)
-    reading = Reading("shop", SPEC, book, NOW)
+    reading = with_replica()
     judged = assess([series("new-0", 50 * MiB)], reading)
     for started_hours_ago in (2 / 60, 2):
         heap = RuntimeSeries(
@@ -385,6 +392,56 @@ def test_the_heap_room_is_the_pod_nearest_its_max_and_a_pod_just_started_lends_n
         assert verdict.verdict == "Suspected", started_hours_ago
         left = re.search(r"with (\d+) MiB left", verdict.evidence[-1])
         assert left is not None and abs(int(left.group(1)) - 130) <= 2
+
+
+def test_the_hours_the_working_set_grew_are_those_of_the_runs_the_verdict_reads() -> None:
+    """new-0 leaks for 6 h, new-1 grew for 2 h (too short to be called), old-0 sat flat: the verdict
+    reads new-0's growth, so its hours are the ones a runtime is weighed over."""
+    reading = with_replica()
+    judged = assess([series("new-0", 50 * MiB), series("new-1", 60 * MiB, hours=2), series("old-0", 0)], reading)
+    grown = grown_by_pod(judged.runs["3.1.2"])
+    assert list(grown) == ["new-0"]
+    [(start, end)] = grown["new-0"]
+    assert end == pytest.approx(NOW.timestamp() - 60) and NOW.timestamp() - start == pytest.approx(6 * 3600, abs=900)
+    assert grown_by_pod(judged.runs["3.0.10"]) == {}  # nothing grew
+
+
+def test_the_heap_is_weighed_where_the_working_set_grew_not_where_it_sat_at_its_max() -> None:
+    """new-0's working set grows 50 MiB/h and its heap 45 MiB/h, to a max of 700 MiB; new-1's working
+    set and heap sit still, its heap at 650 MiB. The heap's median over both pods (22 MiB/h) is under
+    half the working set's growth; over the hours and the pod the working set grew in it is 45 MiB/h,
+    and the room to the max is short of the limit: a heap filling to its max."""
+    reading = with_replica()
+    judged = assess([series("new-0", 50 * MiB), series("new-1", 0)], reading)
+    assert judged.verdicts["3.1.2"].verdict == "Leaking"
+    heap = RuntimeSeries(
+        JVM_HEAP,
+        committed=[series("new-0", 45 * MiB, container=""), heap_series("new-1", 6, 0, 650, 0)],
+        used_floor=[series("new-0", 0, container=""), heap_series("new-1", 6, 0, 400, 0)],
+        maximum=[heap_level("new-0", 700), heap_level("new-1", 700)],
+    )
+    verdict = check_against_runtime(judged, heap, reading).verdicts["3.1.2"]
+    assert verdict.verdict == "Suspected" and verdict.time_to_oom_seconds is None
+    growth = re.search(r"the committed JVM heap grows ([\d.]+) MiB/h", verdict.evidence[-1])
+    assert growth is not None and abs(float(growth.group(1)) - 45) <= 2
+    assert "with 50 MiB left to its max of 700 MiB" in verdict.evidence[-1]
+
+
+def test_a_replica_warming_its_heap_does_not_explain_growth_outside_another_pods_heap() -> None:
+    """The Netty story beside a replica: new-0's working set grows 50 MiB/h for 6 h with its heap flat
+    (direct buffers), while new-1, started 2 h ago, commits heap at 60 MiB/h. The heap's median over both
+    (30 MiB/h) is over half the working set's growth, but none of it is where the working set grew."""
+    reading = with_replica()
+    judged = assess([series("new-0", 50 * MiB), series("new-1", 60 * MiB, hours=2)], reading)
+    assert judged.verdicts["3.1.2"].verdict == "Leaking"
+    assert judged.verdicts["3.1.2"].evidence[0].startswith("1 of 2 container runs grow")
+    heap = RuntimeSeries(
+        JVM_HEAP,
+        committed=[series("new-0", 0, container=""), heap_series("new-1", 2, 0, 60, 60 * MiB)],
+        used_floor=[series("new-0", 0, container=""), heap_series("new-1", 2, 0, 40, 0)],
+        maximum=[heap_level("new-0", 700), heap_level("new-1", 700)],
+    )
+    assert check_against_runtime(judged, heap, reading).verdicts["3.1.2"].verdict == "Leaking"
 
 
 def test_without_all_three_heap_signals_a_version_keeps_its_verdict() -> None:

@@ -27,6 +27,7 @@ def run_of(samples: Samples, version: str, *, now: float) -> ContainerRun:
         analyse_segment(samples, limit_bytes=GIB),
         version,
         born_in_window(0, samples, now - WINDOW, 180.0),
+        pod=f"{version}-0",
     )
 
 
@@ -96,7 +97,7 @@ def test_a_run_of_unknown_age_has_no_twin() -> None:
     now = START + 20 * HOUR
     old = run_of(memory(14, fill(300 * MIB, 40 * MIB, 9), seed=1, start=START), "1.0.0", now=now)
     new = memory(6, fill(300 * MIB, 40 * MIB, 9), seed=2, start=now - 6 * HOUR)
-    unknown = ContainerRun(new, analyse_segment(new, limit_bytes=GIB), "1.1.0", None)
+    unknown = ContainerRun(new, analyse_segment(new, limit_bytes=GIB), "1.1.0", None, pod="1.1.0-0")
 
     assert twin_of(unknown, [old]) is None
     assert twin_of(run_of(new, "1.1.0", now=now), [old]) is not None

@@ -784,6 +784,12 @@ def _suspected(
     return VersionVerdict(version, "Suspected", growth, time_to_oom, confidence, evidence)
 
 
+def called_runs(segments: Sequence[SegmentAnalysis]) -> list[SegmentAnalysis]:
+    """The runs a verdict on growth reads its growth from: the leaking ones, else the suspected."""
+    analysable = [s for s in segments if s.analysable]
+    return [s for s in analysable if s.leaking] or [s for s in analysable if s.suspected]
+
+
 def only_suspected(verdict: VersionVerdict, why: str) -> VersionVerdict:
     """Growth that more evidence explains: shown as Suspected, with no time to OOM to alert on."""
     return replace(verdict, verdict="Suspected", time_to_oom_seconds=None, evidence=[*verdict.evidence, why])
@@ -848,7 +854,7 @@ class RuntimeEvidence:
     """One version's runtime memory (a JVM heap, the Go runtime), from its own metrics."""
 
     cap: RuntimeCap
-    committed_growth_bytes_per_second: float  # median over the version's runs
+    committed_growth_bytes_per_second: float  # median over the spans its working set grew
     room_bytes: float  # the least any of its pods can still take: cap minus committed, now
     cap_bytes: float  # the largest cap among its pods
     live_set_grows: bool  # a run's floor after GC grows like a leak towards the cap
@@ -857,11 +863,13 @@ class RuntimeEvidence:
 @dataclass(frozen=True)
 class RuntimePod:
     """One pod's runtime memory over the window: what it has taken, the floor of what is in use,
-    and the cap it stops at (its latest value)."""
+    the cap it stops at (its latest value), and the spans (start, end) over which the pod's working
+    set grew as the verdict reads it (`called_runs`): the runtime's growth is weighed over those."""
 
     committed: Samples
     used_floor: Samples
     cap_bytes: float
+    grown: Sequence[tuple[float, float]]
 
 
 def _lives(runtime_series: Samples) -> list[Samples]:
@@ -876,22 +884,26 @@ def runtime_evidence(
     sensitivity: str,
 ) -> RuntimeEvidence | None:
     """One version's runtime memory from its pods', or None when no pod has all three signals to
-    read: without the floor after GC a leak of live objects would pass for a fill.
+    read over the spans its working set grew: without the floor after GC a leak of live objects
+    would pass for a fill.
 
-    A runtime's series are cut only where its process restarted: a scrape gap, which cuts the
-    working set's runs, does not reset a heap, and a run cut off after it would bring its own
-    slope (a few flat minutes) into the median. The room is the least any pod has left: the pods
-    of one version share a cap, the one nearest it is the one whose memory is nearest the limit, and
-    its memory at that cap is where the version's tops out (a replica just started has all of its
-    cap free, and says nothing about the one filling)."""
+    The runtime's growth is its floor's slope over the hours the same pod's working set grew (as
+    the verdict reads them), and nowhere else. A heap that filled in a container's first hours
+    explains the working set's growth in those hours, not a later life's or another replica's,
+    which may grow outside the heap (the Netty story); and a life whose heap sat flat at its max
+    does not make another life's fill look slower. The live set is read per life: a runtime's series
+    are cut only where its process restarted (a scrape gap does not reset a heap). The room is the
+    least any pod has left: the pods of one version share a cap, the one nearest it is the one whose
+    memory is nearest the limit, and its memory at that cap is where the version's tops out (a
+    replica just started has all of its cap free, and says nothing about the one filling)."""
     growth: list[float] = []
     rooms: list[float] = []
     live: list[SegmentAnalysis] = []
     for pod in pods:
         if not len(pod.committed) or not len(pod.used_floor):
             continue
-        committed = [analyse_segment(run, limit_bytes=None, sensitivity=sensitivity) for run in _lives(pod.committed)]
-        growth += [run.slope_bytes_per_second for run in committed if run.analysable]
+        slopes = [floor_slope(pod.committed.between(start, end)) for start, end in pod.grown]
+        growth += [slope for slope in slopes if slope is not None]
         rooms.append(pod.cap_bytes - float(pod.committed.v[-1]))
         live += [
             analyse_segment(run, limit_bytes=pod.cap_bytes, sensitivity=sensitivity) for run in _lives(pod.used_floor)

@@ -26,6 +26,7 @@ from leakwatch.core.analysis import (
     against_runtime_cap,
     analyse_segment,
     called_on_growth,
+    called_runs,
     human_duration,
     runtime_evidence,
     split_segments,
@@ -71,6 +72,7 @@ class Assessment:
     series_used: int = 0
     series_dropped: int = 0  # outside the namespace or of unknown pods
     notes: list[str] = field(default_factory=list)
+    runs: dict[str, list[ContainerRun]] = field(default_factory=dict)  # what each version was judged on
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ def assess(series: Sequence[LabelledSeries], reading: Reading) -> Assessment:
                     f"{spec.memory.sensitivity} sensitivity needs to call a leak: widen it",
                 ],
             )
-    return Assessment(verdicts, used, dropped)
+    return Assessment(verdicts, used, dropped, runs=runs)
 
 
 def versions_to_check_against_rss(assessment: Assessment, spec: LeakWatchSpec) -> list[str]:
@@ -175,7 +177,12 @@ def check_against_runtime(assessment: Assessment, runtime: RuntimeSeries, readin
     verdicts = dict(assessment.verdicts)
     for version in versions_to_check_against_runtime(assessment, reading.spec):
         evidence = _runtime_evidence(
-            runtime, committed.get(version, []), used_floor.get(version, []), maximum.get(version, []), reading
+            runtime,
+            committed.get(version, []),
+            used_floor.get(version, []),
+            maximum.get(version, []),
+            grown_by_pod(assessment.runs.get(version, [])),
+            reading,
         )
         verdicts[version] = against_runtime_cap(verdicts[version], evidence)
     return replace(assessment, verdicts=verdicts)
@@ -186,13 +193,14 @@ def _runtime_evidence(
     committed: list[_PodSeries],
     used_floor: list[_PodSeries],
     maximum: list[_PodSeries],
+    grown: dict[str, list[tuple[float, float]]],
     reading: Reading,
 ) -> RuntimeEvidence | None:
-    """The three signals matched by pod."""
+    """The three signals and the working set's growth matched by pod."""
     cap_of = {found.pod: float(found.samples.v[-1]) for found in maximum if len(found.samples)}
     floor_of = {found.pod: found.samples for found in used_floor}
     pods = [
-        RuntimePod(found.samples, floor_of[found.pod], cap_of[found.pod])
+        RuntimePod(found.samples, floor_of[found.pod], cap_of[found.pod], grown.get(found.pod, []))
         for found in committed
         if found.pod in cap_of and found.pod in floor_of
     ]
@@ -237,6 +245,17 @@ def _series_by_version(
     return by_version, used, dropped
 
 
+def grown_by_pod(runs: Sequence[ContainerRun]) -> dict[str, list[tuple[float, float]]]:
+    """Where each pod's working set grew as its version's verdict reads it (`called_runs`): from
+    the start of the growth analysed to the run's end."""
+    called = called_runs([run.analysis for run in runs])
+    grown: dict[str, list[tuple[float, float]]] = {}
+    for run in runs:
+        if run.analysis in called:
+            grown.setdefault(run.pod, []).append((run.analysis.growth_start, run.analysis.end))
+    return grown
+
+
 def _runs_by_version(
     series: Sequence[LabelledSeries], reading: Reading
 ) -> tuple[dict[str, list[ContainerRun]], int, int]:
@@ -252,6 +271,7 @@ def _runs_by_version(
                 analyse_segment(run, limit_bytes=found.limit, sensitivity=reading.spec.memory.sensitivity),
                 version,
                 born_in_window(i, run, window_start, reading.max_gap_seconds),
+                found.pod,
             )
             for found in pods
             for i, run in enumerate(split_segments(found.samples, max_gap_seconds=reading.max_gap_seconds))

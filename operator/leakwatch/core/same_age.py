@@ -43,12 +43,13 @@ MIN_STOPPED_SECONDS = 3 * HOUR
 
 @dataclass(frozen=True)
 class ContainerRun:
-    """One run of a container and its analysis; `born` is its container's start when that was seen."""
+    """One run of a pod's container and its analysis; `born` is its container's start when that was seen."""
 
     samples: Samples
     analysis: SegmentAnalysis
     version: str
     born: float | None
+    pod: str
 
 
 @dataclass(frozen=True)
