@@ -41,7 +41,6 @@ a better detector could still gain.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import sys
 from collections.abc import Sequence
@@ -50,15 +49,20 @@ from pathlib import Path
 
 import numpy as np
 
-from detection import DEFAULT_CORPORA, HOUR, TARGETS, parse_corpus
-from leakwatch.core.analysis import RSS_SHARE_OF_A_LEAK, RUNTIME_SHARE_OF_GROWTH, Samples, split_segments
+from detection import DEFAULT_CORPORA, HOUR, TARGETS, Trace, load_corpus, parse_corpus
+from leakwatch.core.analysis import (
+    RSS_SHARE_OF_A_LEAK,
+    RUNTIME_SHARE_OF_GROWTH,
+    Samples,
+    floor_slope,
+    split_segments,
+)
 
 FLOOR_SECONDS = 600.0  # a floor point per 10 min
 SHORTEST_PREFIX_SECONDS = 3 * HOUR  # LeakWatch's growth at Medium: no detector here calls sooner
 PREFIX_STEP_SECONDS = 1800.0
 MIN_R2 = 0.8  # the line explains most of the floor's variance
 MIN_TAIL_SLOPE = 0.75  # the last third grows at least this fraction as fast as the whole prefix
-RESTART_DROP = 0.3  # split_segments's default: a drop of 30% is a restart
 NO_GAP_CUT = 6 * HOUR  # a scrape gap does not end a twin: the twin has the same gap
 
 
@@ -72,15 +76,18 @@ class Twin:
     tail_slope_ratio: float
 
 
-def floor_of(run: Samples) -> tuple[np.ndarray, np.ndarray]:
-    """The minimum of each 10-minute bin with at least two samples, at the bin's mean time."""
+def floor_of(run: Samples) -> Samples:
+    """The minimum of each 10-minute bin with at least two samples, at the bin's mean time. Unlike
+    the operator's `lower_envelope`, whose buckets end at the newest sample, the bins start at the
+    run's first sample, where every prefix starts: a prefix never loses its first minutes to a
+    partial bin."""
     bins = np.floor((run.t - run.t[0]) / FLOOR_SECONDS).astype(np.intp)
     starts = np.flatnonzero(np.concatenate(([True], bins[1:] != bins[:-1])))
     counts = np.diff(np.concatenate((starts, [len(run.t)])))
     times = np.add.reduceat(run.t, starts) / counts
     minima = np.minimum.reduceat(run.v, starts)
     keep = counts >= 2
-    return times[keep], minima[keep]
+    return Samples(times[keep], minima[keep])
 
 
 @dataclass(frozen=True)
@@ -94,30 +101,28 @@ class Run:
 
 
 def told_apart(run: Run, start: float, end: float, slope: float, headroom: float) -> bool:
-    """Whether RSS or the JVM's heap, over the prefix [start, end], shows growth no leak would have."""
-    if run.rss is not None:
-        rss = run.rss.between(start, end)
-        if len(rss) > 1:
-            times, floor = floor_of(rss)
-            if len(times) > 1 and np.polyfit(times / HOUR, floor, 1)[0] < RSS_SHARE_OF_A_LEAK * slope:
-                return True
-    if run.heap_committed is not None and run.heap_max_bytes is not None:
-        heap = run.heap_committed.between(start, end)
-        if len(heap) > 1 and float(np.ptp(heap.t)) > 0:
-            grows = np.polyfit(heap.t / HOUR, heap.v, 1)[0]
-            room = run.heap_max_bytes - float(heap.v[-1])
-            if grows >= RUNTIME_SHARE_OF_GROWTH * slope and room < headroom:
-                return True
-    return False
+    """Whether RSS or the JVM's heap, over the prefix [start, end], shows growth no leak would have,
+    measured as the operator measures it: the floor's slope (`floor_slope`)."""
+    rss = floor_slope(run.rss.between(start, end)) if run.rss is not None else None
+    if rss is not None and rss * HOUR < RSS_SHARE_OF_A_LEAK * slope:
+        return True
+    if run.heap_committed is None or run.heap_max_bytes is None:
+        return False
+    heap = run.heap_committed.between(start, end)
+    grows = floor_slope(heap)
+    if grows is None:  # too short to say; an empty stretch is too
+        return False
+    room = run.heap_max_bytes - float(heap.v[-1])
+    return grows * HOUR >= RUNTIME_SHARE_OF_GROWTH * slope and room < headroom
 
 
-def latest_twin(run: Samples | Run, limit_bytes: float) -> Twin | None:
+def latest_twin(run: Run, limit_bytes: float) -> Twin | None:
     """The twin with the largest delay among the run's prefixes that are a linear leak's, or None."""
-    run = run if isinstance(run, Run) else Run(run)
     samples = run.working_set
     if len(samples) < 2:
         return None
-    t, v = floor_of(samples)
+    floor = floor_of(samples)
+    t, v = floor.t, floor.v
     if len(t) < 2:
         return None
     start = float(samples.t[0])
@@ -148,53 +153,37 @@ def latest_twin(run: Samples | Run, limit_bytes: float) -> Twin | None:
     return best
 
 
-@dataclass(frozen=True)
-class Recorded:
-    name: str
-    leak: bool
-    limit_bytes: float
-    runs: list[Run]
-
-
-def load(directory: Path, *, signals: bool) -> list[Recorded]:
-    """The corpus's traces as container runs; with `signals`, each with its pod's RSS and JVM heap."""
-    found = []
-    for path in sorted(directory.glob("*.json.gz")):
-        with gzip.open(path, "rt") as handle:
-            doc = json.load(handle)
-        runs = []
-        for pod in doc["pods"]:
-            if not pod["t"]:
-                continue
-            t = np.array(pod["t"], dtype=float)
-            extra = {name: np.array(v, dtype=float) for name, v in pod.get("signals", {}).items()} if signals else {}
-            rss = Samples(t, extra["rss"]) if "rss" in extra else None
-            reported = extra["jvm_committed"] > 0 if "jvm_committed" in extra and "jvm_cap" in extra else None
-            for part in split_segments(
-                Samples(t, np.array(pod["bytes"], dtype=float)),
-                max_gap_seconds=NO_GAP_CUT,
-                reset_drop_fraction=RESTART_DROP,
-            ):
-                first, last = float(part.t[0]), float(part.t[-1])
-                heap = caps = None
-                if reported is not None:
-                    heap = Samples(t[reported], extra["jvm_committed"][reported]).between(first, last)
-                    caps = Samples(t[reported], extra["jvm_cap"][reported]).between(first, last)
-                runs.append(
-                    Run(
-                        part,
-                        rss.between(first, last) if rss is not None else None,
-                        heap if heap is not None and len(heap) else None,
-                        float(caps.v[-1]) if caps is not None and len(caps) else None,
-                    )
+def container_runs(trace: Trace, *, signals: bool) -> list[Run]:
+    """The trace's pods cut into container runs at restarts (a scrape gap does not end a twin: the
+    twin has the same gap); with `signals`, each with its pod's RSS and JVM heap over the run."""
+    runs = []
+    for index, pod in enumerate(trace.pods):
+        rss = trace.rss[index] if signals and trace.rss else None
+        runtime = trace.runtime_pods[index] if signals and trace.runtime == "jvm" and trace.runtime_pods else None
+        for part in split_segments(pod, max_gap_seconds=NO_GAP_CUT):
+            first, last = float(part.t[0]), float(part.t[-1])
+            heap = caps = None
+            if runtime is not None:
+                committed, _, cap = runtime
+                heap, caps = committed.between(first, last), cap.between(first, last)
+            runs.append(
+                Run(
+                    part,
+                    rss.between(first, last) if rss is not None else None,
+                    heap if heap is not None and len(heap) else None,
+                    float(caps.v[-1]) if caps is not None and len(caps) else None,
                 )
-        found.append(Recorded(doc["name"], doc["label"] == "leak", float(doc["limit_bytes"]), runs))
-    return found
+            )
+    return runs
 
 
-def trace_twin(trace: Recorded) -> Twin | None:
+def trace_twin(trace: Trace, *, signals: bool) -> Twin | None:
     """The latest twin over the trace's container runs."""
-    twins = [twin for run in trace.runs if (twin := latest_twin(run, trace.limit_bytes)) is not None]
+    twins = [
+        twin
+        for run in container_runs(trace, signals=signals)
+        if (twin := latest_twin(run, trace.limit_bytes)) is not None
+    ]
     return max(twins, key=lambda twin: twin.delay, default=None)
 
 
@@ -237,9 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("-" * len(header))
     listings = []
     for name, directory in corpora:
-        traces = load(directory, signals=args.signals)
+        traces = load_corpus(directory)
         leaks = sum(trace.leak for trace in traces)
-        twins = {trace.name: trace_twin(trace) for trace in traces if not trace.leak}
+        twins = {trace.name: trace_twin(trace, signals=args.signals) for trace in traces if not trace.leak}
         cells = []
         for d in delays:
             forced = sum(twin is not None and twin.delay >= d for twin in twins.values())

@@ -32,7 +32,7 @@ def run_of(hours: float, level: np.ndarray | None = None, *, noise_mib: float = 
 
 def test_a_straight_climb_is_its_own_twin_at_the_delay_a_leak_on_that_line_would_have() -> None:
     # 200 MiB + 20 MiB/h reaches 1024 MiB at 41.2 h; 10 h of it is a leak at 10 / 41.2 = 0.24 of its way.
-    twin = twins.latest_twin(run_of(10, lambda h: (200 + 20 * h) * MiB), LIMIT)
+    twin = twins.latest_twin(twins.Run(run_of(10, lambda h: (200 + 20 * h) * MiB)), LIMIT)
     assert twin is not None
     assert twin.prefix_hours == pytest.approx(10, abs=0.2)
     assert twin.twin_oom_hours == pytest.approx(41.2, rel=0.03)
@@ -44,7 +44,7 @@ def test_a_fill_that_bends_is_a_twin_only_until_it_bends() -> None:
     # is at 5 / 13.7 = 0.36 of its way when the fill stops; prefixes well past the bend slow down at
     # their end and are no leak's.
     fill = run_of(12, lambda h: (200 + 60 * np.minimum(h, 5.0)) * MiB)
-    twin = twins.latest_twin(fill, LIMIT)
+    twin = twins.latest_twin(twins.Run(fill), LIMIT)
     assert twin is not None
     assert 5.0 <= twin.prefix_hours <= 6.5
     assert twin.delay == pytest.approx(0.36, abs=0.05)
@@ -52,8 +52,20 @@ def test_a_fill_that_bends_is_a_twin_only_until_it_bends() -> None:
 
 def test_a_fill_that_bends_within_three_hours_and_flat_memory_have_no_twin() -> None:
     quick = run_of(12, lambda h: (200 + 300 * (1 - np.exp(-h / 0.7))) * MiB)
-    assert twins.latest_twin(quick, LIMIT) is None
-    assert twins.latest_twin(run_of(12), LIMIT) is None
+    assert twins.latest_twin(twins.Run(quick), LIMIT) is None
+    assert twins.latest_twin(twins.Run(run_of(12)), LIMIT) is None
+
+
+def test_rss_that_stays_flat_or_a_heap_stopping_short_of_the_limit_tells_a_twin_apart() -> None:
+    """With the operator's rules: a working set growing 20 MiB/h over flat RSS is page cache, and one
+    whose JVM heap carries the growth towards a max of 400 MiB (its room is short of the working set's
+    to the limit) stops at that max. A heap max past the limit leaves the twin."""
+    climb = run_of(10, lambda h: (200 + 20 * h) * MiB)
+    assert twins.latest_twin(twins.Run(climb, rss=Samples(climb.t, np.full(climb.t.size, 150.0 * MiB))), LIMIT) is None
+    assert twins.latest_twin(twins.Run(climb, rss=climb), LIMIT) is not None
+    heap = Samples(climb.t, (100 + 20 * climb.t / HOUR) * MiB)
+    assert twins.latest_twin(twins.Run(climb, heap_committed=heap, heap_max_bytes=400 * MiB), LIMIT) is None
+    assert twins.latest_twin(twins.Run(climb, heap_committed=heap, heap_max_bytes=2048 * MiB), LIMIT) is not None
 
 
 def write_trace(directory: Path, name: str, label: str, pods: list[Samples]) -> None:
