@@ -42,14 +42,12 @@ from leakwatch.core.analysis import (
     VersionVerdict,
     against_rss,
     against_runtime_cap,
-    analyse_segment,
     runtime_evidence,
-    split_segments,
     verdict_for_version,
 )
-from leakwatch.core.assess import grown_by_pod
+from leakwatch.core.assess import container_runs, grown_by_pod
 from leakwatch.core.promql import RuntimeQueries, Scope, runtime_queries
-from leakwatch.core.same_age import ContainerRun, against_same_age, born_in_window
+from leakwatch.core.same_age import ContainerRun, against_same_age
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO / "tests" / "corpus" / "traces"
@@ -234,15 +232,25 @@ def leakwatch_verdicts(
         found = seen_before.get((trace.name, now))
         if found is not None:
             return found
-        runs: list[ContainerRun] = []
-        pod_seconds = 0.0
-        for index, pod in enumerate(trace.pods):
-            seen = pod.between(now - window_seconds, now)
-            for i, run in enumerate(split_segments(seen, max_gap_seconds=max_gap_seconds)):
-                pod_seconds += run.span_seconds
-                analysis = analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity)
-                born = born_in_window(i, run, now - window_seconds, max_gap_seconds)
-                runs.append(ContainerRun(run, analysis, trace.name, born, pod=str(index)))
+
+        def runs_of(pods: Sequence[Samples | None]) -> list[ContainerRun]:
+            return [
+                run
+                for index, pod in enumerate(pods)
+                if pod is not None
+                for run in container_runs(
+                    pod.between(now - window_seconds, now),
+                    version=trace.name,
+                    pod=str(index),
+                    limit_bytes=trace.limit_bytes,
+                    sensitivity=sensitivity,
+                    window_start=now - window_seconds,
+                    max_gap_seconds=max_gap_seconds,
+                )
+            ]
+
+        runs = runs_of(trace.pods)
+        pod_seconds = sum(run.samples.span_seconds for run in runs)
         segments = [run.analysis for run in runs]
         kills = len(oom_kills(trace, now, window_seconds))
         verdict = verdict_for_version(
@@ -254,14 +262,8 @@ def leakwatch_verdicts(
         )
         if same_age:
             verdict = against_same_age(verdict, runs, runs)
-        recorded_rss = [pod for pod in trace.rss if pod is not None]
-        if recorded_rss:
-            rss_runs = [
-                analyse_segment(run, limit_bytes=trace.limit_bytes, sensitivity=sensitivity)
-                for pod in recorded_rss
-                for run in split_segments(pod.between(now - window_seconds, now), max_gap_seconds=max_gap_seconds)
-            ]
-            verdict = against_rss(verdict, rss_runs)
+        if any(pod is not None for pod in trace.rss):
+            verdict = against_rss(verdict, [run.analysis for run in runs_of(trace.rss)])
         if trace.runtime:
             pods = []
             grown = grown_by_pod(runs)

@@ -266,19 +266,46 @@ def _runs_by_version(
     window_start = reading.now.timestamp() - reading.window_seconds
     runs = {
         version: [
-            ContainerRun(
-                run,
-                analyse_segment(run, limit_bytes=found.limit, sensitivity=reading.spec.memory.sensitivity),
-                version,
-                born_in_window(i, run, window_start, reading.max_gap_seconds),
-                found.pod,
-            )
+            run
             for found in pods
-            for i, run in enumerate(split_segments(found.samples, max_gap_seconds=reading.max_gap_seconds))
+            for run in container_runs(
+                found.samples,
+                version=version,
+                pod=found.pod,
+                limit_bytes=found.limit,
+                sensitivity=reading.spec.memory.sensitivity,
+                window_start=window_start,
+                max_gap_seconds=reading.max_gap_seconds,
+            )
         ]
         for version, pods in by_version.items()
     }
     return runs, used, dropped
+
+
+def container_runs(
+    samples: Samples,
+    *,
+    version: str,
+    pod: str,
+    limit_bytes: float | None,
+    sensitivity: str,
+    window_start: float,
+    max_gap_seconds: float,
+) -> list[ContainerRun]:
+    """One pod's series over the window cut into its container's runs, each analysed, with its
+    container's start where the window shows it. bench/detection.py reads its traces through this
+    too, so that what it scores is what the operator does."""
+    return [
+        ContainerRun(
+            run,
+            analyse_segment(run, limit_bytes=limit_bytes, sensitivity=sensitivity),
+            version,
+            born_in_window(i, run, window_start, max_gap_seconds),
+            pod,
+        )
+        for i, run in enumerate(split_segments(samples, max_gap_seconds=max_gap_seconds))
+    ]
 
 
 def summarise(assessment: Assessment, running_versions: set[str]) -> tuple[LeakSummary, ConditionUpdate]:

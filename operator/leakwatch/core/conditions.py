@@ -3,6 +3,7 @@ status really changed (API conventions), and never lose the others."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ def rfc3339(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.lru_cache(maxsize=65536)  # the same start times are read at every scrape and status write
 def from_rfc3339(stamp: str) -> datetime:
     """A time written by `rfc3339` (or the API server), timezone-aware."""
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))

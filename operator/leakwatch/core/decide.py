@@ -20,6 +20,7 @@ from leakwatch.api.terms import Action, Verdict
 from leakwatch.core.analysis import VersionVerdict, human_duration, mib_per_hour
 from leakwatch.core.attribution import UNKNOWN
 from leakwatch.core.components import Component, ComponentChange, component_diff
+from leakwatch.core.conditions import from_rfc3339
 from leakwatch.core.oom import Ledger
 from leakwatch.core.versions import AdvisoryMatch, matches, nearest_fix, newest, package_ecosystem, parse
 
@@ -555,9 +556,6 @@ def gather_facts(
     durations are stretched like the memory series, so that they and the rates are in one clock."""
     running = {p.version for p in ledger.pods.values()}
 
-    def seen(stamp: str) -> datetime:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
     facts = []
     for version, record in ledger.versions.items():
         verdict = verdicts.get(version)
@@ -571,8 +569,8 @@ def gather_facts(
                 time_to_oom_seconds=verdict.time_to_oom_seconds if verdict else None,
                 oom_kills=kills,
                 pod_hours=ledger.pod_seconds(version, now) * time_scale / 3600,
-                first_seen=seen(record.first_seen),
-                last_seen=seen(ledger.last_seen(version, now)),
+                first_seen=from_rfc3339(record.first_seen),
+                last_seen=from_rfc3339(ledger.last_seen(version, now)),
                 running=version in running,
                 time_scale=time_scale,
                 components=record.components,

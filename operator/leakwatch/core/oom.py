@@ -13,7 +13,6 @@ The ledger is plain data, serialised into the LeakWatch's status, so it survives
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from typing import Any
 
 from leakwatch.api.leakwatch import MAX_STORED_PODS
 from leakwatch.core.components import Component, ComponentReading, read_purls
-from leakwatch.core.conditions import ConditionUpdate, rfc3339
+from leakwatch.core.conditions import ConditionUpdate, from_rfc3339, rfc3339
 from leakwatch.core.pods import ContainerState, PodInfo
 
 OOM_KILLED = "OOMKilled"
@@ -168,17 +167,12 @@ class OOMTotal:
         return _in_window(self.exported_recent, now, window_seconds)
 
 
-@functools.lru_cache(maxsize=65536)  # the same start times are read at every scrape and status write
-def _parse(ts: str) -> datetime:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
-
-
 def _time_or(ts: str | None, fallback: datetime) -> datetime:
     """The kubelet's finish time, or `fallback` when there is none or it is not RFC 3339."""
     if ts is None:
         return fallback
     try:
-        return _parse(ts)
+        return from_rfc3339(ts)
     except ValueError:
         return fallback
 
@@ -186,7 +180,7 @@ def _time_or(ts: str | None, fallback: datetime) -> datetime:
 def _seconds_between(start: str | None, end: datetime) -> float:
     if start is None:
         return 0.0
-    return max(0.0, (end - _parse(start)).total_seconds())
+    return max(0.0, (end - from_rfc3339(start)).total_seconds())
 
 
 @dataclass
@@ -229,9 +223,9 @@ class Ledger:
             self.pods[pod.uid] = record
             started = _time_or(pod.started_at, now)
             seen = self._version(version, workload, pod.started_at or rfc3339(now))
-            if self.unstored_before is not None and started < _parse(self.unstored_before):
+            if self.unstored_before is not None and started < from_rfc3339(self.unstored_before):
                 # Maybe one the stored ledger left out: counted among its version's pods already.
-                watching_since = max(watching_since or started, _parse(self.unstored_before))
+                watching_since = max(watching_since or started, from_rfc3339(self.unstored_before))
             else:
                 seen.pods += 1
             if watching_since is not None and started < watching_since:
@@ -244,7 +238,7 @@ class Ledger:
             # First seen before the kubelet reported its start: the version ran since then.
             record.started_at = pod.started_at
             seen = self._version(record.version, record.workload, pod.started_at)
-            seen.first_seen = min(seen.first_seen, pod.started_at, key=_parse)
+            seen.first_seen = min(seen.first_seen, pod.started_at, key=from_rfc3339)
         record.limits = {c.name: c.memory_limit_bytes for c in pod.containers if c.memory_limit_bytes}
         self._version(record.version, record.workload, rfc3339(now)).last_seen = rfc3339(now)
         kills: list[OOMKill] = []
@@ -281,7 +275,7 @@ class Ledger:
         version.closed_pod_seconds += _seconds_between(record.started_at, now)
         version.last_seen = rfc3339(now)
         oldest = now.timestamp() - keep_past_seconds
-        kept = [p for p in self.past if _parse(p.ended_at).timestamp() >= oldest]
+        kept = [p for p in self.past if from_rfc3339(p.ended_at).timestamp() >= oldest]
         self.past = [*kept, PastPod(record.name, record.version, rfc3339(now), record.limits)][-REMEMBERED_PAST_PODS:]
 
     def oom_counts(self) -> dict[tuple[str, str, str], int]:
@@ -314,7 +308,7 @@ class Ledger:
 
     def pod_versions(self, since: datetime) -> dict[str, tuple[str, dict[str, float]]]:
         """Pod name -> (version, memory limits) for every pod that ran after `since`."""
-        known = {p.name: (p.version, p.limits) for p in self.past if _parse(p.ended_at) >= since}
+        known = {p.name: (p.version, p.limits) for p in self.past if from_rfc3339(p.ended_at) >= since}
         known.update({p.name: (p.version, p.limits) for p in self.pods.values()})
         return known
 
@@ -361,7 +355,7 @@ class Ledger:
             return
         running = {p.version for p in self.pods.values()} | {keep}
         idle = sorted(
-            (v for v in self.versions.values() if v.version not in running), key=lambda v: _parse(v.last_seen)
+            (v for v in self.versions.values() if v.version not in running), key=lambda v: from_rfc3339(v.last_seen)
         )
         for record in idle[:excess]:
             del self.versions[record.version]
@@ -385,7 +379,7 @@ class Ledger:
         running = {p.version for p in self.pods.values()}
         with_sets = sorted(
             (v for v in self.versions.values() if v.components),
-            key=lambda v: (v.version in running, _parse(v.last_seen)),
+            key=lambda v: (v.version in running, from_rfc3339(v.last_seen)),
             reverse=True,
         )
         for old in with_sets[MAX_VERSIONS_WITH_COMPONENTS:]:
@@ -443,8 +437,8 @@ class Ledger:
         if not stamps:
             return self.unstored_before
         # A second past the latest stamp: they are whole seconds, and history is what came before.
-        latest = rfc3339(max(_parse(t) for t in stamps) + timedelta(seconds=1))
-        return max(latest, self.unstored_before or latest, key=_parse)
+        latest = rfc3339(max(from_rfc3339(t) for t in stamps) + timedelta(seconds=1))
+        return max(latest, self.unstored_before or latest, key=from_rfc3339)
 
     # --- persistence: the ledger lives in LeakWatch.status.ledger ------------------------------------
     def to_status(self) -> dict[str, Any]:
@@ -589,7 +583,7 @@ def _buckets(recent: dict[int, int]) -> list[dict[str, Any]]:
 
 
 def _unbuckets(stored: list[dict[str, Any]]) -> dict[int, int]:
-    return {int(_parse(b["start"]).timestamp()): int(b["count"]) for b in stored}
+    return {int(from_rfc3339(b["start"]).timestamp()): int(b["count"]) for b in stored}
 
 
 def _baseline(state: ContainerState, watching_since: datetime) -> ContainerRecord:

@@ -38,7 +38,7 @@ from leakwatch.core.components import (
     pod_components,
     read_annotation,
 )
-from leakwatch.core.conditions import DEGRADED, ConditionUpdate, merge_conditions
+from leakwatch.core.conditions import DEGRADED, ConditionUpdate, from_rfc3339, merge_conditions
 from leakwatch.core.oom import LEDGER_COMPLETE, Ledger, OOMKill, ledger_condition
 from leakwatch.core.overlap import auto_actor, exports_kills_of, overlap_condition, overlaps
 from leakwatch.core.pods import PodInfo
@@ -535,7 +535,7 @@ def _read(model: type[M], stored: object) -> M | None:
 
 def _parse_time(ts: str | None) -> datetime | None:
     try:
-        return datetime.fromisoformat(ts.replace("Z", "+00:00")) if ts else None
+        return from_rfc3339(ts) if ts else None
     except ValueError:
         return None
 
