@@ -85,22 +85,25 @@ def env_of(docs: list[Doc]) -> dict[str, str]:
 
 
 WORKLOAD_READS = {
-    (group, resource, verb)
-    for group, resources in (
-        ("", ["pods"]),
-        ("apps", ["replicasets", "deployments", "statefulsets", "daemonsets", "controllerrevisions"]),
-        ("leakwatch.io", ["leakwatches"]),
-    )
-    for resource in resources
-    for verb in ("get", "list", "watch")
+    *(
+        (group, resource, verb)
+        for group, resource in (("", "pods"), ("leakwatch.io", "leakwatches"))
+        for verb in ("get", "list", "watch")
+    ),
+    ("apps", "deployments", "get"),  # a Deployment's uid, for the Events about it
+    ("leakwatch.io", "leakwatches/status", "get"),
 }
 OPERATOR_WRITES = {
     ("leakwatch.io", "leakwatches", "patch"),
     ("leakwatch.io", "leakwatches/status", "patch"),
-    ("", "events", "create"),
-    ("events.k8s.io", "events", "create"),
+    *((group, "events", verb) for group in ("", "events.k8s.io") for verb in ("create", "patch")),
 }
-ROLLBACK = {("apps", resource, "patch") for resource in ("deployments", "statefulsets", "daemonsets")}
+# Auto mode rolls Deployments back to one of their ReplicaSets' templates, and nothing else.
+ROLLBACK = {("apps", "replicasets", "list"), ("apps", "deployments", "patch")}
+CLUSTER_READS = {
+    *(("leakwatch.io", "leakadvisories", verb) for verb in ("get", "list", "watch")),
+    *(("apiextensions.k8s.io", "customresourcedefinitions", verb) for verb in ("list", "watch")),
+}
 
 
 # --- lint and template --------------------------------------------------------------------------------
@@ -141,7 +144,8 @@ def test_defaults_render_one_hardened_recommend_only_operator(helm: Helm) -> Non
     assert operator["securityContext"]["readOnlyRootFilesystem"] is True
     assert operator["securityContext"]["allowPrivilegeEscalation"] is False
     assert operator["securityContext"]["capabilities"] == {"drop": ["ALL"]}
-    assert operator["resources"]["limits"]["memory"]
+    # Sized by bench/scale.py at 10,000 pods (values.yaml); the reader's memory budget assumes this limit.
+    assert operator["resources"] == {"requests": {"cpu": "250m", "memory": "352Mi"}, "limits": {"memory": "512Mi"}}
     ports = {p["name"]: p["containerPort"] for p in operator["ports"]}
     assert ports == {"http-metrics": 8080, "http-health": 8081}
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
@@ -167,9 +171,8 @@ def test_defaults_render_one_hardened_recommend_only_operator(helm: Helm) -> Non
         assert labels["helm.sh/chart"] == "leakwatch-0.1.0"
 
     role = grants(find(docs, "ClusterRole"))
-    assert role >= WORKLOAD_READS | OPERATOR_WRITES
-    assert {("leakwatch.io", "leakadvisories", v) for v in ("get", "list", "watch")} <= role
-    assert {("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("list", "watch")} <= role
+    # Exactly what the code calls: no other workload kinds, no Secrets, nothing written but its own.
+    assert role == WORKLOAD_READS | OPERATOR_WRITES | CLUSTER_READS
     assert not role & ROLLBACK, "recommend-only must not patch workloads"
     binding = find(docs, "ClusterRoleBinding")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "leakwatch", "namespace": "leakwatch-system"}]
@@ -540,13 +543,17 @@ def test_cluster_wide_install_grants_the_operator_what_it_needs_and_no_more(
 
         # Reads, cluster-wide and in any namespace.
         core.list_pod_for_all_namespaces(limit=1)
-        sa_apps.list_replica_set_for_all_namespaces(limit=1)
         custom.list_cluster_custom_object(GROUP, VERSION, "leakadvisories")
-        for resource, group in [("pods", ""), ("replicasets", "apps"), ("leakwatches", GROUP)]:
+        for resource, group in [("pods", ""), ("leakwatches", GROUP)]:
             for verb in ("list", "watch"):
                 assert allowed(sa, verb, resource, group=group), (verb, resource)
                 assert allowed(sa, verb, resource, app_ns, group=group), (verb, resource, app_ns)
         assert allowed(sa, "watch", "customresourcedefinitions", group="apiextensions.k8s.io")
+        assert allowed(sa, "get", "deployments", app_ns, group="apps")  # a Deployment's uid, for its Events
+        # Nothing about workloads beyond that until Auto mode is allowed: no ReplicaSets, no other kinds.
+        assert forbidden(sa_apps.list_replica_set_for_all_namespaces, limit=1)
+        for resource in ("replicasets", "statefulsets", "daemonsets", "controllerrevisions"):
+            assert not allowed(sa, "list", resource, app_ns, group="apps"), resource
 
         # Writes the operator makes: LeakWatch status and annotations, Events.
         admin_custom.create_namespaced_custom_object(
@@ -571,6 +578,7 @@ def test_cluster_wide_install_grants_the_operator_what_it_needs_and_no_more(
         )
         for resource in ("deployments", "statefulsets", "daemonsets"):
             assert not allowed(sa, "patch", resource, app_ns, group="apps"), resource
+        assert not allowed(sa, "list", "replicasets", app_ns, group="apps")
         assert not allowed(sa, "delete", "pods", app_ns)
         assert not allowed(sa, "create", "deployments", app_ns, group="apps")
 
@@ -608,8 +616,10 @@ def test_cluster_wide_install_grants_the_operator_what_it_needs_and_no_more(
             timeout=15,
             what="patch on Deployments after enabling auto rollback",
         )
-        for resource in ("deployments", "statefulsets", "daemonsets"):
-            assert allowed(sa, "patch", resource, app_ns, group="apps"), resource
+        assert allowed(sa, "patch", "deployments", app_ns, group="apps")
+        assert allowed(sa, "list", "replicasets", app_ns, group="apps")
+        for resource in ("statefulsets", "daemonsets", "replicasets"):  # Auto mode acts on Deployments only
+            assert not allowed(sa, "patch", resource, app_ns, group="apps"), resource
         assert not allowed(sa, "delete", "deployments", app_ns, group="apps")
         assert forbidden(core.list_namespaced_secret, app_ns)
 
@@ -656,7 +666,8 @@ def test_namespaced_install_confines_the_operator_to_its_namespaces(
         core, custom = client.CoreV1Api(sa), client.CustomObjectsApi(sa)
         for namespace in (team_a, team_b):
             core.list_namespaced_pod(namespace)
-            client.AppsV1Api(sa).list_namespaced_replica_set(namespace)
+            assert allowed(sa, "get", "deployments", namespace, group="apps")
+            assert not allowed(sa, "list", "replicasets", namespace, group="apps")  # only for Auto mode
             assert allowed(sa, "watch", "pods", namespace)
             assert allowed(sa, "patch", "leakwatches/status", namespace, group=GROUP)
             assert allowed(sa, "create", "events", namespace)

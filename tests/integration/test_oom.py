@@ -201,8 +201,25 @@ def test_version_change_midway_attributes_each_oomkill_to_its_version(scenario: 
 
 
 def test_pods_of_other_namespaces_are_never_counted(scenario: Scenario) -> None:
+    # The same selector in the other namespace: its LeakWatch counting the pod there is the proof
+    # that the operator saw it (each namespace has its own pod watch, in no order with the other's).
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "LeakWatch",
+        "metadata": {"name": scenario.name},
+        "spec": {"selector": {"matchLabels": {"app": scenario.app}}},
+    }
+    scenario.custom.create_namespaced_custom_object(GROUP, VERSION, OTHER, "leakwatches", body)
+
+    def other_pods() -> list[str]:
+        obj = scenario.custom.get_namespaced_custom_object(GROUP, VERSION, OTHER, "leakwatches", scenario.name)
+        return [p["name"] for p in obj.get("status", {}).get("ledger", {}).get("pods", [])]
+
     scenario.pod("elsewhere", "3.1.2", namespace=OTHER)
     scenario.kubelet("elsewhere", namespace=OTHER, restarts=5, last_oom_at="2026-11-25T01:00:00Z")
+    wait_for(
+        lambda: other_pods() == [f"{scenario.app}-elsewhere"], what="the other namespace's LeakWatch to see its pod"
+    )
     scenario.pod("here", "3.0.10")
     wait_for(lambda: "3.0.10" in scenario.kills(), what="the pod of the LeakWatch's namespace")
     assert scenario.kills() == {"3.0.10": (0, 0)}

@@ -69,9 +69,20 @@ def test_missing_versions_are_unknown_with_a_reason(source: dict[str, str], prob
     assert reading.problem is not None and problem in reading.problem
 
 
-def test_watched_containers_choose_the_default_container() -> None:
-    reading = read_version(POD, VersionSource.model_validate({"source": "ImageTag"}), ["proxy"])
-    assert reading.version == UNKNOWN
+@pytest.mark.parametrize(
+    ("watched", "version", "problem"),
+    [
+        (["proxy"], UNKNOWN, "has no image tag of container proxy"),  # proxy's image is pinned by digest
+        (["app"], "3.1.2", None),
+        ([], "3.1.2", None),  # none watched: the pod's first container
+    ],
+)
+def test_watched_containers_choose_the_default_container(watched: list[str], version: str, problem: str | None) -> None:
+    reading = read_version(POD, VersionSource.model_validate({"source": "ImageTag"}), watched)
+    assert reading.version == version
+    assert (
+        (reading.problem is None) if problem is None else (reading.problem is not None and problem in reading.problem)
+    )
 
 
 def _annotated(version: str) -> PodInfo:

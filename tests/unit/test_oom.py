@@ -125,9 +125,20 @@ def test_deleted_pods_keep_their_counts_and_pod_hours() -> None:
 
 
 def test_container_filter() -> None:
-    ledger = Ledger()
-    kills = ledger.observe(pod("a", "1", 1, oom("t1")), version="1", workload="w", containers=["sidecar"], now=T0)
-    assert kills == []
+    both = PodInfo(
+        namespace="shop",
+        name="checkout-api-5d8f9-a",
+        uid="a",
+        owner=OwnerRef("ReplicaSet", "checkout-api-5d8f9", "rs-uid"),
+        statuses=(ContainerState("app", 1, oom("t1")), ContainerState("sidecar", 1, oom("t2"))),
+        started_at="2026-01-01T00:00:00Z",
+    )
+    only_sidecar = Ledger().observe(both, version="1", workload="w", containers=["sidecar"], now=T0)
+    assert [k.container for k in only_sidecar] == ["sidecar"]  # its kill counted, app's not
+    assert sorted(k.container for k in Ledger().observe(both, version="1", workload="w", containers=[], now=T0)) == [
+        "app",
+        "sidecar",
+    ]
 
 
 def test_workload_of_a_deployment_pod_drops_the_template_hash() -> None:

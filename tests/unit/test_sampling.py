@@ -29,5 +29,7 @@ def test_an_end_off_the_grid_is_not_read_past() -> None:
 
 def test_chunk_size_follows_the_series_count() -> None:
     assert points_per_chunk(1) == CHUNK_POINTS < PROMETHEUS_MAX_POINTS
-    assert points_per_chunk(1_000) == CHUNK_SAMPLES // 1_000
+    assert points_per_chunk(1_000) == 250  # 1,000 series share one response of CHUNK_SAMPLES
+    for series in (1, 7, 1_000, 5_000):
+        assert points_per_chunk(series) * series <= CHUNK_SAMPLES  # one response stays within its budget
     assert points_per_chunk(10**9) == 1

@@ -1,7 +1,7 @@
 """One lean, shared pod watch for the whole operator.
 
 kopf's per-object machinery costs hundreds of MiB and a long initial listing at 10,000 pods
-(measured, see DESIGN.md), so pods are listed and watched here with the plain client, as raw
+(measured by bench/scale.py, see bench/README.md), so pods are listed and watched here with the plain client, as raw
 JSON, keeping only the fields `PodInfo` needs. One watch per watched namespace (or one for the
 cluster), never one per LeakWatch.
 """
