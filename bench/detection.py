@@ -41,8 +41,9 @@ from leakwatch.core.analysis import (
     Samples,
     VersionVerdict,
     against_rss,
-    against_runtime_cap,
+    against_runtime,
     runtime_evidence,
+    runtime_may_change,
     verdict_for_version,
 )
 from leakwatch.core.assess import container_runs, grown_by_pod
@@ -264,7 +265,7 @@ def leakwatch_verdicts(
             verdict = against_same_age(verdict, runs, runs)
         if any(pod is not None for pod in trace.rss):
             verdict = against_rss(verdict, [run.analysis for run in runs_of(trace.rss)])
-        if trace.runtime:
+        if trace.runtime and runtime_may_change(verdict, segments):
             pods = []
             grown = grown_by_pod(runs)
             for index, signals in enumerate(trace.runtime_pods):
@@ -279,6 +280,7 @@ def leakwatch_verdicts(
                             used.between(now - window_seconds, now),
                             seen_cap.v[-1],
                             grown.get(str(index), []),
+                            trace.limit_bytes,
                         )
                     )
             evidence = runtime_evidence(
@@ -286,7 +288,7 @@ def leakwatch_verdicts(
                 pods,
                 sensitivity=sensitivity,
             )
-            verdict = against_runtime_cap(verdict, evidence)
+            verdict = against_runtime(verdict, evidence)
         seen_before[(trace.name, now)] = verdict
         return verdict
 
@@ -470,19 +472,21 @@ def _at_most(value: float | None, bound: float) -> bool:
 def leakwatch_errors(lw: Score) -> list[str]:
     """Every trace LeakWatch got wrong or late, one line each (reporting only)."""
     lines = []
+    width = max((len(r.name) for r in lw.results), default=0) + 2  # recorded traces' names run long
     for r in lw.results:
         if r.outcome == "FP":
-            lines.append(f"{r.name:<32}{r.pattern:<26}false positive at {r.false_alarm_at_hours:.1f} h")
+            lines.append(f"{r.name:<{width}}{r.pattern:<26}false positive at {r.false_alarm_at_hours:.1f} h")
         elif r.false_alarm_at_hours is not None:
             then = "then " + ("detected" if r.outcome == "TP" else "missed")
             lines.append(
-                f"{r.name:<32}{r.pattern:<26}false positive before the onset at {r.false_alarm_at_hours:.1f} h ({then})"
+                f"{r.name:<{width}}{r.pattern:<26}false positive before the onset at "
+                f"{r.false_alarm_at_hours:.1f} h ({then})"
             )
         elif r.outcome == "FN":
-            lines.append(f"{r.name:<32}{r.pattern:<26}miss")
+            lines.append(f"{r.name:<{width}}{r.pattern:<26}miss")
         elif r.delay_fraction is not None and r.delay_fraction > LATE_DELAY:
             lines.append(
-                f"{r.name:<32}{r.pattern:<26}late: delay {r.delay_fraction:.2f} at {r.detected_at_hours:.1f} h, "
+                f"{r.name:<{width}}{r.pattern:<26}late: delay {r.delay_fraction:.2f} at {r.detected_at_hours:.1f} h, "
                 f"{r.tto_true_hours:.1f} h before the OOM"
             )
     return lines

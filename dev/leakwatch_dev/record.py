@@ -335,6 +335,39 @@ WORKLOADS: dict[str, Workload] = {
             env={"GOGC": "100"},
         ),
         Workload(
+            name="go-heap-leak-past-gomemlimit",
+            label="leak",
+            pattern="recorded_go_heap_leak",
+            what=(
+                "Go 1.26, GOGC=100 GOMEMLIMIT=205MiB (80% of the limit), the session table of go-gomemlimit "
+                "without expiry: a quarter of the requests' 1-16 KiB sessions are kept for good (about 0.5 MiB/s "
+                "at 200 req/s x wave x bursts), with 8-64 KiB of garbage per request. The live heap grows past "
+                "the soft limit, where the GC only runs harder, until the kernel OOM-kills it; restarted once"
+            ),
+            limit_mib=256,
+            minutes=10,
+            command=lambda build: [str(build / "gomem"), "leak", "250"],
+            build=_go_build,
+            runtime="go",
+            env={"GOGC": "100", "GOMEMLIMIT": "205MiB"},
+            leak_after_s=0.0,
+            restarts=1,
+        ),
+        Workload(
+            name="python-memo-leak",
+            label="leak",
+            pattern="recorded_slow_leak",
+            what=(
+                "CPython 3.11 (pymalloc), a memo cache of rendered 1-3 KiB responses keyed by customer id that is "
+                "never pruned, most requests from new ids, 200 req/s x (1 + 0.6 sin(2 pi t / 4 min)) x bursts "
+                "(about 0.3 MiB/s), until the kernel OOM-kills it"
+            ),
+            limit_mib=160,
+            minutes=10,
+            command=lambda build: [sys.executable, str(WORKLOADS_DIR / "memo_leak_service.py")],
+            leak_after_s=0.0,
+        ),
+        Workload(
             name="jvm-direct-leak",
             label="leak",
             pattern="recorded_steady_leak",

@@ -45,12 +45,12 @@ class World:
     operator: OperatorProcess
     custom: client.CustomObjectsApi
 
-    def status(self) -> dict[str, Any]:
-        obj = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, "leakwatches", "checkout-api")
+    def status(self, leakwatch: str = "checkout-api") -> dict[str, Any]:
+        obj = self.custom.get_namespaced_custom_object(GROUP, VERSION, self.namespace, "leakwatches", leakwatch)
         return dict(obj.get("status", {}))
 
-    def versions(self) -> dict[str, dict[str, Any]]:
-        return {v["version"]: v for v in self.status().get("versions", [])}
+    def versions(self, leakwatch: str = "checkout-api") -> dict[str, dict[str, Any]]:
+        return {v["version"]: v for v in self.status(leakwatch).get("versions", [])}
 
     def condition(self, kind: str) -> dict[str, Any]:
         return next((c for c in self.status().get("conditions", []) if c["type"] == kind), {})
@@ -152,25 +152,44 @@ def world(
             ("go_gc_gomemlimit_bytes", go): over(640.0 * MiB),
         }
     )
+    # Another workload, under its own LeakWatch: a Go service whose working set rises for 2 h and is
+    # then held at its GOMEMLIMIT (420 MiB) by the collector, while its live heap (the floor of
+    # heap_alloc) keeps growing 50 MiB/h from 100 MiB: a leak the working set alone reads as levelled off.
+    core_v1.create_namespaced_pod(namespace, deployment_pod("sessions-0", "2.0.0", app="sessions", limit="1Gi"))
+    core_v1.patch_namespaced_pod_status("sessions-0", namespace, kubelet_status(0, started=started))
+    sessions = (("namespace", namespace), ("pod", "sessions-0"))
+    held = np.minimum(hours, 2.0)
+    history.update(
+        {
+            ("container_memory_working_set_bytes", (*sessions, ("container", "app"))): over(
+                (300 + 60 * held + rng.normal(0, 1, seconds.size)) * MiB
+            ),
+            ("go_memstats_sys_bytes", sessions): over((290 + 60 * held) * MiB),
+            ("go_memstats_heap_released_bytes", sessions): over(20.0 * MiB),
+            ("go_memstats_heap_alloc_bytes", sessions): over((100 + 50 * hours + 60 * ((seconds % 120) / 120)) * MiB),
+            ("go_gc_gomemlimit_bytes", sessions): over(420.0 * MiB),
+        }
+    )
     prometheus = PrometheusServer(tmp_path_factory.mktemp("prometheus"))
     prometheus.backfill(openmetrics(history))
     prometheus.start()
 
-    custom_objects.create_namespaced_custom_object(
-        GROUP,
-        VERSION,
-        namespace,
-        "leakwatches",
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "LeakWatch",
-            "metadata": {"name": "checkout-api"},
-            "spec": {
-                "selector": {"matchLabels": {"app": "checkout-api"}},
-                "memory": {"window": f"{HOURS}h", "step": "1m"},
+    for app in ("checkout-api", "sessions"):
+        custom_objects.create_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            namespace,
+            "leakwatches",
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "LeakWatch",
+                "metadata": {"name": app},
+                "spec": {
+                    "selector": {"matchLabels": {"app": app}},
+                    "memory": {"window": f"{HOURS}h", "step": "1m"},
+                },
             },
-        },
-    )
+        )
     operator = OperatorProcess(control_plane, tmp_path_factory.mktemp("mem-operator"), [namespace])
     operator.extra_env = {"LEAKWATCH_PROMETHEUS_URL": prometheus.url, "LEAKWATCH_ANALYSIS_INTERVAL_SECONDS": "1"}
     operator.start()
@@ -250,6 +269,25 @@ def test_working_set_growth_that_is_a_runtime_filling_to_its_cap_is_only_suspect
     assert world.status()["suspectVersion"] == "3.1.2"
 
 
+def test_a_live_heap_growing_under_a_soft_gomemlimit_is_leaking_while_the_working_set_is_held(world: World) -> None:
+    """The working set of 2.0.0 stops at GOMEMLIMIT and alone reads as a fill that levelled off; the
+    operator reads the Go runtime of a version whose memory grew, finds its floor after GC growing
+    towards the limit, and calls it Leaking: GOMEMLIMIT is soft, the live heap passes it."""
+    leaking = wait_for(
+        lambda: (
+            world.versions("sessions").get("2.0.0", {}).get("verdict") == "Leaking"
+            and world.versions("sessions")["2.0.0"]
+        ),
+        timeout=60,
+        what="2.0.0 to be judged Leaking on its live heap",
+    )
+    assert "towards the memory limit: its GOMEMLIMIT of 420 MiB is soft" in leaking["evidence"][-2]
+    assert leaking["growthBytesPerSecond"] * 3600 == pytest.approx(50 * MiB, rel=0.10)
+    # The live heap is at 400 MiB of 1 GiB and grows 50 MiB/h: about 12.5 h to the limit.
+    assert leaking["timeToOOMSeconds"] / 3600 == pytest.approx(12.5, rel=0.15)
+    assert world.status("sessions")["verdict"] == "Leaking"
+
+
 def test_prometheus_outage_degrades_without_flipping_verdicts(world: World) -> None:
     before = wait_for(
         lambda: world.versions().get("3.1.2", {}).get("verdict") == "Leaking" and world.versions(),
@@ -286,7 +324,7 @@ def test_hostile_label_values_never_widen_a_query(world: World) -> None:
     assert prometheus.range_query(memory_query(MemorySpec(), Scope(world.namespace, [".*"])), end - 3600, end, 60) == []
     # ...while the same value unescaped would have matched every pod: the escaping is what holds.
     raw = f'container_memory_working_set_bytes{{namespace={quote(world.namespace)}, pod=~".*"}}'
-    assert len(prometheus.range_query(raw, end - 3600, end, 60)) == 6  # every pod of the namespace
+    assert len(prometheus.range_query(raw, end - 3600, end, 60)) == 7  # every pod of the namespace, sessions-0 too
 
     # A value that tries to close the string and add an `or` clause is only a strange label value.
     hostile = 'x"} or container_memory_working_set_bytes{pod=~".*'

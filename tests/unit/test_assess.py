@@ -535,3 +535,61 @@ def test_growth_the_previous_version_had_at_the_same_container_age_and_stopped_i
         "(to 14.0 hours of age)" in same.evidence[-1]
     )
     assert judged(filling("old-0", NOW - timedelta(hours=20), deployed, 0, 0)).verdict == "Leaking"
+
+
+# --- a live heap leaking under a soft cap ---------------------------------------------------------
+
+
+def shaped(pod: str, mib_at_hour: object, *, container: str = "app") -> LabelledSeries:
+    """A 6 h series whose level in MiB is `mib_at_hour(hours since its start)`, with 1 MiB of noise."""
+    t = np.arange(NOW.timestamp() - 6 * 3600, NOW.timestamp(), 60.0)
+    hours = (t - t[0]) / 3600
+    level = np.asarray(mib_at_hour(hours), dtype=np.float64)  # type: ignore[operator]
+    noise = np.random.default_rng(11).normal(0, 1, t.size)
+    return LabelledSeries({"namespace": "shop", "pod": pod, "container": container}, Samples(t, (level + noise) * MiB))
+
+
+def held_at_gomemlimit(live_per_hour: float, *, runtime: int = 1) -> tuple[VersionVerdict, VersionVerdict, list[str]]:
+    """3.1.2's working set rises 60 MiB/h for 2 h and is then held at 420 MiB, under a GOMEMLIMIT of
+    420 MiB (limit 1 GiB), while its live heap grows from 100 MiB at `live_per_hour`: its verdict
+    before and after the runtime is read, and the versions whose runtime is read. `runtime` 0 reads
+    the JVM's heap (a hard max) instead of Go's."""
+    working_set = shaped("new-0", lambda h: 300 + 60 * np.minimum(h, 2.0))
+    judged = assess([working_set], Reading("shop", SPEC, ledger(), NOW))
+    runtime_memory = RuntimeSeries(
+        (JVM_HEAP, GO_RUNTIME)[runtime],
+        committed=[shaped("new-0", lambda h: 290 + 60 * np.minimum(h, 2.0), container="")],
+        used_floor=[shaped("new-0", lambda h: 100 + live_per_hour * h, container="")],
+        maximum=[heap_level("new-0", 420)],
+    )
+    checked = check_against_runtime(judged, runtime_memory, Reading("shop", SPEC, ledger(), NOW))
+    return judged.verdicts["3.1.2"], checked.verdicts["3.1.2"], versions_to_check_against_runtime(judged, SPEC)
+
+
+def test_a_live_heap_growing_past_a_soft_gomemlimit_is_leaking_while_the_working_set_is_held() -> None:
+    before, after, read = held_at_gomemlimit(50)
+    assert before.verdict == "Stable" and read == ["3.1.2"]  # it grew, so its runtime is read
+    assert after.verdict == "Leaking" and not after.by_oom_kills
+    assert after.growth_bytes_per_second is not None and abs(after.growth_bytes_per_second * 3600 / MiB - 50) < 3
+    # The live heap is at 400 MiB of the 1 GiB limit: about 12.5 h to go at 50 MiB/h.
+    assert after.time_to_oom_seconds is not None and abs(after.time_to_oom_seconds / 3600 - 12.5) < 1
+    assert "towards the memory limit: its GOMEMLIMIT of 420 MiB is soft" in after.evidence[-2]
+    assert after.evidence[-1].startswith("at that rate the live heap reaches the memory limit in ")
+
+
+def test_a_working_set_held_at_gomemlimit_with_a_flat_live_heap_stays_stable() -> None:
+    before, after, _ = held_at_gomemlimit(0)
+    assert before.verdict == after.verdict == "Stable"
+    assert after == before
+
+
+def test_a_live_heap_growing_under_the_jvms_hard_max_is_not_called_on_it() -> None:
+    # The JVM never takes more heap than its max: a growing live set ends in OutOfMemoryError there.
+    before, after, _ = held_at_gomemlimit(50, runtime=0)
+    assert before.verdict == after.verdict == "Stable"
+
+
+def test_a_version_whose_memory_never_grew_costs_no_runtime_query() -> None:
+    judged = assess([series("new-0", 0)], Reading("shop", SPEC, ledger(), NOW))
+    assert judged.verdicts["3.1.2"].verdict == "Stable"
+    assert versions_to_check_against_runtime(judged, SPEC) == []

@@ -858,6 +858,9 @@ class RuntimeEvidence:
     room_bytes: float  # the least any of its pods can still take: cap minus committed, now
     cap_bytes: float  # the largest cap among its pods
     live_set_grows: bool  # a run's floor after GC grows like a leak towards the cap
+    # Under a soft cap, the runs whose floor after GC is itself called leaking against the container's
+    # memory limit: what the runtime holds live will reach the limit, wherever the cap holds the rest.
+    live_leaks: Sequence[SegmentAnalysis] = ()
 
 
 @dataclass(frozen=True)
@@ -870,6 +873,7 @@ class RuntimePod:
     used_floor: Samples
     cap_bytes: float
     grown: Sequence[tuple[float, float]]
+    limit_bytes: float | None = None  # the container's memory limit, where known
 
 
 def _lives(runtime_series: Samples) -> list[Samples]:
@@ -899,24 +903,74 @@ def runtime_evidence(
     growth: list[float] = []
     rooms: list[float] = []
     live: list[SegmentAnalysis] = []
+    live_leaks: list[SegmentAnalysis] = []
     for pod in pods:
         if not len(pod.committed) or not len(pod.used_floor):
             continue
         slopes = [floor_slope(pod.committed.between(start, end)) for start, end in pod.grown]
         growth += [slope for slope in slopes if slope is not None]
         rooms.append(pod.cap_bytes - float(pod.committed.v[-1]))
-        live += [
-            analyse_segment(run, limit_bytes=pod.cap_bytes, sensitivity=sensitivity) for run in _lives(pod.used_floor)
-        ]
-    if not growth or not any(run.analysable for run in live):
+        lives = _lives(pod.used_floor)
+        live += [analyse_segment(run, limit_bytes=pod.cap_bytes, sensitivity=sensitivity) for run in lives]
+        if not cap.hard and pod.limit_bytes is not None:
+            # The live heap is the floor: what rises above it between collections is garbage, which
+            # the collector frees before the limit (it runs harder as the heap nears its soft cap).
+            floors = (lower_envelope(run) for run in lives)
+            to_the_limit = (analyse_segment(f, limit_bytes=pod.limit_bytes, sensitivity=sensitivity) for f in floors)
+            live_leaks += [run for run in to_the_limit if run.leaking]
+    if not any(run.analysable for run in live) or not (growth or live_leaks):
         return None
     return RuntimeEvidence(
         cap=cap,
-        committed_growth_bytes_per_second=float(np.median(growth)),
+        committed_growth_bytes_per_second=float(np.median(growth)) if growth else 0.0,
         room_bytes=max(0.0, min(rooms)),
         cap_bytes=max(pod.cap_bytes for pod in pods),
         live_set_grows=any(run.leaking or run.suspected for run in live),
+        live_leaks=live_leaks,
     )
+
+
+def runtime_may_change(verdict: VersionVerdict, segments: Sequence[SegmentAnalysis]) -> bool:
+    """Whether a runtime's memory can change this verdict, so is worth its queries: Leaking or
+    Suspected on growth alone and still with a time to OOM (one that RSS or an earlier container
+    already explained has none left, and a cap can only be weighed against it), or Stable after
+    growth, levelled off or uneven (a working set held at a soft cap while the live heap grows levels
+    off). A version whose memory never grew is not read."""
+    growing = called_on_growth(verdict) and verdict.time_to_oom_seconds is not None
+    grew = any(s.plateaued or s.time_to_limit_seconds is not None for s in segments)  # significantly, at some point
+    return growing or (verdict.verdict == "Stable" and grew)
+
+
+def against_runtime(verdict: VersionVerdict, evidence: RuntimeEvidence | None) -> VersionVerdict:
+    """A version's verdict read beside its runtime's memory: a live heap leaking under a soft cap
+    (`against_live_heap`), else growth that is the runtime filling to its cap (`against_runtime_cap`)."""
+    called = against_live_heap(verdict, evidence)
+    return called if called is not verdict else against_runtime_cap(verdict, evidence)
+
+
+def against_live_heap(verdict: VersionVerdict, evidence: RuntimeEvidence | None) -> VersionVerdict:
+    """A verdict that is not Leaking, when the runtime's floor after GC grows like a leak towards the
+    memory limit under a soft cap: Leaking. Go's collector holds the heap at GOMEMLIMIT by running
+    more often, so the working set stops rising there and reads as levelled off while the live heap
+    keeps growing; once the live heap passes the soft limit, nothing holds it short of an OOMKill."""
+    if evidence is None or not evidence.live_leaks or evidence.cap.hard or verdict.verdict == "Leaking":
+        return verdict
+    leaks = evidence.live_leaks
+    growth = float(np.median([run.slope_bytes_per_second for run in leaks]))
+    tau = float(np.median([run.kendall_tau for run in leaks]))
+    limits = [run.time_to_limit_seconds for run in leaks if run.time_to_limit_seconds is not None]
+    time_to_oom = min(limits) if limits else None
+    cap = evidence.cap
+    evidence_text = [
+        *verdict.evidence,
+        f"but the floor after GC of the {cap.managed} grows {mib_per_hour(growth)} (tau {tau:.2f}) in "
+        f"{_runs(len(leaks))} towards the memory limit: its {cap.name} of {evidence.cap_bytes / MIB:.0f} MiB is "
+        "soft, the collector holds the working set there by running more often, not the live heap",
+    ]
+    if time_to_oom is not None:
+        evidence_text.append(f"at that rate the live heap reaches the memory limit in {human_duration(time_to_oom)}")
+    confidence = 1.0 - float(np.prod([1.0 - run.confidence for run in leaks]))
+    return VersionVerdict(verdict.version, "Leaking", growth, time_to_oom, confidence, evidence_text)
 
 
 def against_runtime_cap(verdict: VersionVerdict, evidence: RuntimeEvidence | None) -> VersionVerdict:

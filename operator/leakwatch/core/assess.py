@@ -23,12 +23,13 @@ from leakwatch.core.analysis import (
     Samples,
     VersionVerdict,
     against_rss,
-    against_runtime_cap,
+    against_runtime,
     analyse_segment,
     called_on_growth,
     called_runs,
     human_duration,
     runtime_evidence,
+    runtime_may_change,
     split_segments,
     verdict_for_version,
 )
@@ -139,15 +140,14 @@ def check_against_rss(assessment: Assessment, rss: Sequence[LabelledSeries], rea
 
 
 def versions_to_check_against_runtime(assessment: Assessment, spec: LeakWatchSpec) -> list[str]:
-    """Versions judged Leaking or Suspected on growth alone, on a signal that holds a runtime's memory,
-    still with a time to OOM: one that RSS or an earlier container already explained has none left,
-    and a runtime's cap can only be weighed against it, so its queries would answer nothing new."""
+    """Versions, on a signal that holds a runtime's memory, whose verdict the runtime's memory can
+    change (`runtime_may_change`)."""
     if spec.memory.signal not in ("WorkingSet", "RSS"):
         return []
     return sorted(
         version
         for version, verdict in assessment.verdicts.items()
-        if called_on_growth(verdict) and verdict.time_to_oom_seconds is not None
+        if runtime_may_change(verdict, [run.analysis for run in assessment.runs.get(version, [])])
     )
 
 
@@ -163,7 +163,8 @@ class RuntimeSeries:
 
 def check_against_runtime(assessment: Assessment, runtime: RuntimeSeries, reading: Reading) -> Assessment:
     """The verdicts, with working-set growth that is a runtime filling to a cap below the memory
-    limit called Suspected, not Leaking. A version whose pods export no such metrics keeps its verdict."""
+    limit called Suspected, not Leaking, and a live heap leaking under a soft cap called Leaking
+    (`against_runtime`). A version whose pods export no such metrics keeps its verdict."""
 
     def by_version(found: Sequence[LabelledSeries]) -> dict[str, list[_PodSeries]]:
         grouped, _, _ = _series_by_version(found, reading)
@@ -184,7 +185,7 @@ def check_against_runtime(assessment: Assessment, runtime: RuntimeSeries, readin
             grown_by_pod(assessment.runs.get(version, [])),
             reading,
         )
-        verdicts[version] = against_runtime_cap(verdicts[version], evidence)
+        verdicts[version] = against_runtime(verdicts[version], evidence)
     return replace(assessment, verdicts=verdicts)
 
 
@@ -200,7 +201,7 @@ def _runtime_evidence(
     cap_of = {found.pod: float(found.samples.v[-1]) for found in maximum if len(found.samples)}
     floor_of = {found.pod: found.samples for found in used_floor}
     pods = [
-        RuntimePod(found.samples, floor_of[found.pod], cap_of[found.pod], grown.get(found.pod, []))
+        RuntimePod(found.samples, floor_of[found.pod], cap_of[found.pod], grown.get(found.pod, []), found.limit)
         for found in committed
         if found.pod in cap_of and found.pod in floor_of
     ]

@@ -8,6 +8,10 @@
 //	gomem sessions <capMiB>  a bounded session table (capMiB of live data) and a lot of garbage:
 //	                         run with GOGC=100 and GOMEMLIMIT, the heap goal (2x live) reaches the
 //	                         soft limit and the GC holds the heap under it. Not a leak.
+//	gomem leak <permille>    the session table without expiry: each request's session is kept
+//	                         for good with probability permille/1000, the rest are garbage. The
+//	                         live heap grows at a rate that follows the load, past GOMEMLIMIT
+//	                         (which only makes the GC run harder) until the kernel OOM-kills it.
 //
 // With RUNTIME_STATS set, every second it writes "committed used cap" (bytes, from runtime/metrics:
 // what client_golang's go_memstats_sys_bytes - go_memstats_heap_released_bytes,
@@ -53,6 +57,10 @@ func main() {
 	mode := os.Args[1]
 	capMiB, _ := strconv.Atoi(os.Args[2])
 	capBytes := capMiB << 20
+	keepPermille := 1000
+	if mode == "leak" {
+		keepPermille, capBytes = capMiB, math.MaxInt
+	}
 	base := 200.0
 	if s := os.Getenv("BASE_RATE"); s != "" {
 		base, _ = strconv.ParseFloat(s, 64)
@@ -87,8 +95,11 @@ func main() {
 				keys++ // the key space grows; recent keys are hot
 				key = keys - int(math.Abs(rnd.NormFloat64())*float64(keys)/8)
 			} else {
-				keys++ // sessions: every request opens one, the oldest expire
+				keys++ // sessions: every request opens one, the oldest expire (or, leaking, some never do)
 				key = keys
+			}
+			if rnd.Intn(1000) >= keepPermille {
+				continue
 			}
 			if el, ok := index[key]; ok {
 				order.MoveToFront(el)
