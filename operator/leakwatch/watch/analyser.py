@@ -1,7 +1,7 @@
 """The analysis loop: every interval, for each LeakWatch, one bounded set of Prometheus queries
-(one range query for its pods; for the versions whose memory grows, one for their RSS and one for
-each runtime's cap (JVM heap, Go), and two more for a runtime whose cap they export), then the pure
-assessment, then the accountant publishes it."""
+(one range query for its pods; for the versions whose memory grows, one for their RSS; for those
+and for versions Stable after growth, one for each runtime's cap (JVM heap, Go), and two more for a
+runtime whose cap they export), then the pure assessment, then the accountant publishes it."""
 
 from __future__ import annotations
 
@@ -137,8 +137,8 @@ class Analyser:
                 rss_query = memory_query(spec.memory.model_copy(update={"signal": "RSS"}), pods_of(to_check))
                 rss = read(rss_query)
                 assessment = check_against_rss(assessment, rss, reading)
-            # ...and is it a runtime (a JVM heap, Go) filling to its cap? Pods without its metrics
-            # cost one query that answers nothing.
+            # ...and is it a runtime (a JVM heap, Go) filling to its cap, or a live heap leaking while a
+            # soft cap holds the working set? Pods without its metrics cost one query that answers nothing.
             to_check = versions_to_check_against_runtime(assessment, spec)
             for runtime in runtime_queries(spec.memory, pods_of(to_check)) if to_check else []:
                 maximum = read(runtime.maximum)
