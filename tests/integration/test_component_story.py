@@ -108,7 +108,10 @@ def test_the_advisory_is_matched_through_the_component_and_the_diff_is_in_status
             )
             == 1
         ),
-        timeout=60,
+        # The old ReplicaSet goes inactive only once the rollout has scaled it to zero, after the new
+        # pods are ready, and the stand-in trivy notices it at its next pass: a CI run on a busy
+        # machine took more than 60 s.
+        timeout=180,
         what="the old ReplicaSet's report deleted",
     )
     assert "pkg:maven/io.jooby/jooby-netty@3.0.10" in ledger_versions(story)[FLAT]["components"]

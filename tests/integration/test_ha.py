@@ -260,8 +260,16 @@ def image(story: LocalStory) -> str:
 
 
 def only_version_running(story: LocalStory, version: str) -> bool:
-    pods = list(story.kubelet.pods.values())
-    return len(pods) == story.cfg.replicas and all(p.version == version for p in pods)
+    """The Deployment's pods as the API server has them: as many as its replicas, all running
+    `version`, none on its way out."""
+    pods = [
+        p
+        for p in story.core.list_namespaced_pod(NS, label_selector=f"app={APP}").items
+        if p.metadata.deletion_timestamp is None
+    ]
+    return len(pods) == story.cfg.replicas and all(
+        p.status.phase == "Running" and str(p.spec.containers[0].image).rsplit(":", 1)[-1] == version for p in pods
+    )
 
 
 def cooldown_events(story: LocalStory) -> dict[str, str]:
